@@ -1,0 +1,118 @@
+#pragma once
+// The convolution kernels that conv and dense share. Activations are packs of
+// samples laid out [channel][row][column]; weights are scalars laid out as in
+// PyTorch, [out channel][in channel][row][column]. Every bound is a template
+// argument, so loops unroll and the accumulators of a tile live in registers.
+#include <algorithm>
+#include <cstddef>
+
+#include "../pack.hpp"
+
+namespace typenet::detail {
+
+// Output tile of the forward kernel: OutTile channels x PixelTile columns of
+// accumulators (16 registers), each weight broadcast once per tile.
+inline constexpr std::size_t out_tile = 4;
+inline constexpr std::size_t pixel_tile = 4;
+
+template <std::size_t Cin, std::size_t Hin, std::size_t Win, std::size_t Cout, std::size_t K, std::size_t S>
+struct correlation {
+  static constexpr std::size_t hout = (Hin - K) / S + 1;
+  static constexpr std::size_t wout = (Win - K) / S + 1;
+
+  // out[co][y][x] = sum over ci, ky, kx of w[co][ci][ky][kx] * in[ci][y*S + ky][x*S + kx]
+  template <class V, class T>
+  static void forward(const V* in, const T* w, V* out) {
+    constexpr std::size_t co_full = Cout / out_tile * out_tile;
+    for (std::size_t co = 0; co < co_full; co += out_tile) channel_block<out_tile>(in, w, out, co);
+    if constexpr (Cout % out_tile != 0) channel_block<Cout % out_tile>(in, w, out, co_full);
+  }
+
+  // dw[co][ci][ky][kx] += sum over samples, y, x of d_out[co][y][x] * in[ci][y*S + ky][x*S + kx]
+  template <class V, class T>
+  static void weight_gradient(const V* in, const V* d_out, T* dw) {
+    constexpr std::size_t tile = std::max<std::size_t>(1, std::min<std::size_t>(Cout, 12 / K));
+    constexpr std::size_t co_full = Cout / tile * tile;
+    for (std::size_t co = 0; co < co_full; co += tile) weight_block<tile>(in, d_out, dw, co);
+    if constexpr (Cout % tile != 0) weight_block<Cout % tile>(in, d_out, dw, co_full);
+  }
+
+ private:
+  template <std::size_t Q, class V, class T>
+  static void channel_block(const V* in, const T* w, V* out, std::size_t co) {
+    constexpr std::size_t x_full = wout / pixel_tile * pixel_tile;
+    for (std::size_t y = 0; y < hout; ++y) {
+      for (std::size_t x = 0; x < x_full; x += pixel_tile) tile<Q, pixel_tile>(in, w, out, co, y, x);
+      if constexpr (wout % pixel_tile != 0) tile<Q, wout % pixel_tile>(in, w, out, co, y, x_full);
+    }
+  }
+
+  template <std::size_t Q, std::size_t P, class V, class T>
+  [[gnu::always_inline]] static inline void tile(const V* in, const T* w, V* out, std::size_t co, std::size_t y,
+                                                 std::size_t x) {
+    V acc[Q][P] = {};
+    for (std::size_t ci = 0; ci < Cin; ++ci) {
+#pragma GCC unroll 16
+      for (std::size_t ky = 0; ky < K; ++ky) {
+        const V* row = in + (ci * Hin + y * S + ky) * Win + x * S;
+        const T* wk = w + (co * Cin + ci) * K * K + ky * K;
+#pragma GCC unroll 16
+        for (std::size_t kx = 0; kx < K; ++kx) {
+          V v[P];
+#pragma GCC unroll 16
+          for (std::size_t p = 0; p < P; ++p) v[p] = row[p * S + kx];
+#pragma GCC unroll 16
+          for (std::size_t q = 0; q < Q; ++q) {
+            const T wq = wk[q * Cin * K * K + kx];
+#pragma GCC unroll 16
+            for (std::size_t p = 0; p < P; ++p) acc[q][p] += wq * v[p];
+          }
+        }
+      }
+    }
+#pragma GCC unroll 16
+    for (std::size_t q = 0; q < Q; ++q)
+#pragma GCC unroll 16
+      for (std::size_t p = 0; p < P; ++p) out[((co + q) * hout + y) * wout + x + p] = acc[q][p];
+  }
+
+  template <std::size_t Q, class V, class T>
+  static void weight_block(const V* in, const V* d_out, T* dw, std::size_t co) {
+    for (std::size_t ci = 0; ci < Cin; ++ci) {
+      for (std::size_t ky = 0; ky < K; ++ky) {
+        V acc[Q][K] = {};
+        for (std::size_t y = 0; y < hout; ++y) {
+          const V* row = in + (ci * Hin + y * S + ky) * Win;
+          const V* d = d_out + co * hout * wout + y * wout;
+          for (std::size_t x = 0; x < wout; ++x) {
+            V v[K];
+#pragma GCC unroll 16
+            for (std::size_t kx = 0; kx < K; ++kx) v[kx] = row[x * S + kx];
+#pragma GCC unroll 16
+            for (std::size_t q = 0; q < Q; ++q) {
+              const V g = d[q * hout * wout + x];
+#pragma GCC unroll 16
+              for (std::size_t kx = 0; kx < K; ++kx) acc[q][kx] += g * v[kx];
+            }
+          }
+        }
+        for (std::size_t q = 0; q < Q; ++q)
+          for (std::size_t kx = 0; kx < K; ++kx) dw[(((co + q) * Cin + ci) * K + ky) * K + kx] += lane_sum(acc[q][kx]);
+      }
+    }
+  }
+};
+
+// Copies a [C][H][W] map into the middle of a zero [C][H + 2*Border][W + 2*Border]
+// map, spreading its pixels Spread apart (Spread > 1 undoes a stride in backward).
+template <std::size_t C, std::size_t H, std::size_t W, std::size_t Border, std::size_t Spread, class V>
+void embed(const V* in, V* out) {
+  constexpr std::size_t ho = (H - 1) * Spread + 1 + 2 * Border;
+  constexpr std::size_t wo = (W - 1) * Spread + 1 + 2 * Border;
+  std::fill(out, out + C * ho * wo, V{});
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t y = 0; y < H; ++y)
+      for (std::size_t x = 0; x < W; ++x) out[(c * ho + Border + y * Spread) * wo + Border + x * Spread] = in[(c * H + y) * W + x];
+}
+
+}  // namespace typenet::detail

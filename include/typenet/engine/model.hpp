@@ -1,0 +1,302 @@
+#pragma once
+// model<Net, T>: the runtime of a network type. Parameters and their gradients
+// are one flat vector each (layer I's slice at Net::parameter_offset<I>); the
+// activations of a batch live in one arena allocated at construction, so a
+// training step allocates nothing.
+//
+//   typenet::model<net> m(128);                       // batches of up to 128 samples
+//   m.initialize(seed);
+//   float loss = m.train_forward_backward<typenet::nll_loss>(images, labels, n, key);
+//   optimizer.step(m.parameters(), m.gradients(), lr);
+//
+// A batch is cut into blocks of `lanes` samples, each block one SIMD pack per
+// activation (pack.hpp). Blocks run in parallel (oneTBB), each with its own
+// gradient slice; the slices are then added in block order. The decomposition
+// depends on the batch only, never on the thread count, so training is
+// bit-identical with 1, 2 or 16 threads.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/partitioner.h>
+#include <utility>
+#include <vector>
+
+#include "../layer.hpp"
+#include "../pack.hpp"
+#include "../random.hpp"
+
+namespace typenet {
+
+namespace detail {
+template <class L, class A>
+concept batch_layer = requires(const A& a) { L::forward_batch(a); };
+
+inline void parallel_blocks(std::size_t blocks, void* context, void (*f)(void*, std::size_t)) {
+  if (blocks == 1) return f(context, 0);
+  tbb::parallel_for(
+      tbb::blocked_range<std::size_t>(0, blocks, 1),
+      [&](const tbb::blocked_range<std::size_t>& r) {
+        for (std::size_t b = r.begin(); b != r.end(); ++b) f(context, b);
+      },
+      tbb::simple_partitioner());
+}
+
+template <class Net, std::size_t... I>
+constexpr std::size_t max_over_layers(std::index_sequence<I...>, auto field) {
+  std::size_t m = 0;
+  ((m = std::max(m, field.template operator()<typename Net::template layer<I>>())), ...);
+  return m;
+}
+}  // namespace detail
+
+template <class Net, class T = float, std::size_t Lanes = default_lanes<T>>
+class model {
+ public:
+  using network = Net;
+  using scalar = T;
+  using V = pack<T, Lanes>;
+  static constexpr std::size_t lanes = Lanes;
+  static constexpr std::size_t depth = Net::depth;
+
+  explicit model(std::size_t max_batch)
+      : max_blocks_((std::max<std::size_t>(max_batch, 1) + Lanes - 1) / Lanes),
+        parameters_(Net::parameter_count),
+        gradients_(Net::parameter_count),
+        buffers_(Net::buffer_count),
+        state_(state_offset<depth>),
+        activations_(max_blocks_ * Net::activation_size),
+        d_a_(max_blocks_ * largest_activation),
+        d_b_(max_blocks_ * largest_activation),
+        scratch_(max_blocks_ * scratch_stride),
+        block_gradients_(max_blocks_ * Net::parameter_count),
+        valid_(max_blocks_),
+        outputs_(max_blocks_ * Lanes * Net::output_size) {}
+
+  std::size_t max_batch() const { return max_blocks_ * Lanes; }
+  std::span<T> parameters() { return parameters_; }
+  std::span<const T> parameters() const { return parameters_; }
+  std::span<T> gradients() { return gradients_; }
+  std::span<T> buffers() { return buffers_; }
+  std::span<const T> buffers() const { return buffers_; }
+
+  // PyTorch's default initialisation, drawn from `seed` in layer order.
+  void initialize(std::uint64_t seed) {
+    random_sequence rng(random_key(seed, stream::init));
+    each_layer([&]<std::size_t I>() {
+      using L = typename Net::template layer<I>;
+      L::template initialize<T>(std::span<T>(parameters_.data() + Net::template parameter_offset<I>, L::parameter_count),
+                                std::span<T>(buffers_.data() + Net::template buffer_offset<I>, L::buffer_count), rng);
+    });
+  }
+
+  // Runs `count` samples (sample-major, Net::input_size scalars each) forward and
+  // returns their outputs, sample-major. `key` draws the dropout masks in training.
+  std::span<const T> forward(std::span<const T> inputs, std::size_t count, mode run_mode, std::uint64_t key = 0) {
+    load(inputs, count);
+    run_forward(run_mode, key);
+    return outputs(count);
+  }
+
+  // One training step's forward and backward: leaves the gradient of the mean loss
+  // in gradients() and returns the summed loss. Targets: Loss::target_size scalars per sample.
+  template <class Loss>
+  T train_forward_backward(std::span<const T> inputs, std::span<const T> targets, std::size_t count, std::uint64_t key) {
+    constexpr std::size_t target_size = Loss::template target_size<Net::output_size>;
+    if (targets.size() < count * target_size)
+      throw std::invalid_argument("typenet: " + std::to_string(count) + " samples need " +
+                                  std::to_string(count * target_size) + " targets, got " + std::to_string(targets.size()));
+    load(inputs, count);
+    run_forward(mode::train, key);
+
+    // The loss's gradient at the output, per block; padding lanes give nothing.
+    V* top = d_a_.data();
+    std::vector<T>& losses = block_losses_;
+    losses.assign(blocks_, T(0));
+    const T scale = T(1) / static_cast<T>(count);
+    run_blocks([&](std::size_t b) {
+      V target[target_size];
+      for (std::size_t e = 0; e < target_size; ++e)
+        for (std::size_t l = 0; l < Lanes; ++l) {
+          const std::size_t s = b * Lanes + l;
+          target[e][l] = s < count ? targets[s * target_size + e] : T(0);
+        }
+      V* grad = top + b * Net::output_size;
+      const V e = Loss::template value<Net::output_size>(activation<depth>(b), target, grad, scale);
+      for (std::size_t i = 0; i < Net::output_size; ++i) grad[i] *= valid_[b];
+      losses[b] = lane_sum(e * valid_[b]);
+    });
+
+    std::fill(block_gradients_.begin(), block_gradients_.begin() + blocks_ * Net::parameter_count, T(0));
+    run_backward(key);
+    reduce_gradients();
+    T total = 0;
+    for (T l : losses) total += l;
+    return total;
+  }
+
+ private:
+  // Offsets of each layer's activations (per sample) and state, from the types.
+  template <std::size_t I>
+  static constexpr std::size_t activation_offset = I == 0 ? 0 : Net::input_size + [] {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i + 1 < I; ++i) n += Net::facts[i].output_size;
+    return n;
+  }();
+  template <std::size_t I>
+  static constexpr std::size_t state_offset = [] {
+    std::size_t n = 0;
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+      ((n += Net::template layer<J>::state_size), ...);
+    }(std::make_index_sequence<I>{});
+    return n;
+  }();
+  static constexpr std::size_t largest_activation = detail::max_over_layers<Net>(
+      std::make_index_sequence<depth>{}, []<class L>() { return std::max(L::input_shape::size, L::output_shape::size); });
+  static constexpr std::size_t scratch_stride = std::max<std::size_t>(
+      1, detail::max_over_layers<Net>(std::make_index_sequence<depth>{}, []<class L>() { return L::scratch_size; }));
+
+  template <class F>
+  static void each_layer(F&& f) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) { (f.template operator()<I>(), ...); }(std::make_index_sequence<depth>{});
+  }
+  template <class F>
+  static void each_layer_reversed(F&& f) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (f.template operator()<depth - 1 - I>(), ...);
+    }(std::make_index_sequence<depth>{});
+  }
+  template <class F>
+  void run_blocks(F&& f) const {
+    detail::parallel_blocks(blocks_, &f, [](void* c, std::size_t b) { (*static_cast<F*>(c))(b); });
+  }
+
+  // Activation I (0: input, I: output of layer I-1) of block b.
+  template <std::size_t I>
+  V* activation(std::size_t b) {
+    constexpr std::size_t size = I == 0 ? Net::input_size : Net::facts[I - 1].output_size;
+    return activations_.data() + blocks_ * activation_offset<I> + b * size;
+  }
+
+  void load(std::span<const T> inputs, std::size_t count) {
+    if (count == 0 || count > max_batch())
+      throw std::invalid_argument("typenet: batch of " + std::to_string(count) + " samples; this model takes 1 to " +
+                                  std::to_string(max_batch()));
+    if (inputs.size() < count * Net::input_size)
+      throw std::invalid_argument("typenet: " + std::to_string(count) + " samples need " +
+                                  std::to_string(count * Net::input_size) + " input scalars, got " +
+                                  std::to_string(inputs.size()));
+    blocks_ = (count + Lanes - 1) / Lanes;
+    count_ = count;
+    run_blocks([&](std::size_t b) {
+      V* x = activation<0>(b);
+      for (std::size_t l = 0; l < Lanes; ++l) {
+        const std::size_t s = b * Lanes + l;
+        valid_[b][l] = s < count ? T(1) : T(0);
+        if (s < count)
+          for (std::size_t e = 0; e < Net::input_size; ++e) x[e][l] = inputs[s * Net::input_size + e];
+        else
+          for (std::size_t e = 0; e < Net::input_size; ++e) x[e][l] = T(0);
+      }
+    });
+  }
+
+  std::span<const T> outputs(std::size_t count) {
+    run_blocks([&](std::size_t b) {
+      const V* y = activation<depth>(b);
+      for (std::size_t l = 0; l < Lanes && b * Lanes + l < count; ++l)
+        for (std::size_t e = 0; e < Net::output_size; ++e) outputs_[(b * Lanes + l) * Net::output_size + e] = y[e][l];
+    });
+    return std::span<const T>(outputs_.data(), count * Net::output_size);
+  }
+
+  template <std::size_t I>
+  block_args<V, T> block_of(std::size_t b, mode run_mode, std::uint64_t key) {
+    block_args<V, T> a{};
+    a.params = parameters_.data() + Net::template parameter_offset<I>;
+    a.grads = block_gradients_.data() + b * Net::parameter_count + Net::template parameter_offset<I>;
+    a.buffers = buffers_.data() + Net::template buffer_offset<I>;
+    a.in = activation<I>(b);
+    a.out = activation<I + 1>(b);
+    a.scratch = scratch_.data() + b * scratch_stride;
+    a.valid = valid_[b];
+    a.run_mode = run_mode;
+    a.key = mix64(key + I);
+    a.first_sample = b * Lanes;
+    return a;
+  }
+
+  template <std::size_t I>
+  batch_args<V, T> batch_of(mode run_mode) {
+    batch_args<V, T> a{};
+    a.params = parameters_.data() + Net::template parameter_offset<I>;
+    a.grads = block_gradients_.data() + Net::template parameter_offset<I>;
+    a.buffers = buffers_.data() + Net::template buffer_offset<I>;
+    a.state = state_.data() + state_offset<I>;
+    a.in = activation<I>(0);
+    a.out = activation<I + 1>(0);
+    a.scratch = scratch_.data();
+    a.scratch_stride = scratch_stride;
+    a.valid = valid_.data();
+    a.blocks = blocks_;
+    a.samples = count_;
+    a.run_mode = run_mode;
+    a.parallel = detail::parallel_blocks;
+    return a;
+  }
+
+  void run_forward(mode run_mode, std::uint64_t key) {
+    each_layer([&]<std::size_t I>() {
+      using L = typename Net::template layer<I>;
+      if constexpr (detail::batch_layer<L, batch_args<V, T>>) L::forward_batch(batch_of<I>(run_mode));
+      else run_blocks([&](std::size_t b) { L::forward(block_of<I>(b, run_mode, key)); });
+    });
+  }
+
+  // Layer I reads the output gradient from one ping-pong buffer and writes its input
+  // gradient to the other; layer 0 writes none.
+  void run_backward(std::uint64_t key) {
+    each_layer_reversed([&]<std::size_t I>() {
+      using L = typename Net::template layer<I>;
+      constexpr bool odd = (depth - 1 - I) % 2 == 1;
+      V* d_out = odd ? d_b_.data() : d_a_.data();
+      V* d_in = I == 0 ? nullptr : (odd ? d_a_.data() : d_b_.data());
+      if constexpr (detail::batch_layer<L, batch_args<V, T>>) {
+        batch_args<V, T> a = batch_of<I>(mode::train);
+        a.d_out = d_out;
+        a.d_in = d_in;
+        L::backward_batch(a);
+      } else {
+        run_blocks([&](std::size_t b) {
+          block_args<V, T> a = block_of<I>(b, mode::train, key);
+          a.d_out = d_out + b * L::output_shape::size;
+          a.d_in = d_in ? d_in + b * L::input_shape::size : nullptr;
+          L::backward(a);
+        });
+      }
+    });
+  }
+
+  void reduce_gradients() {
+    std::copy_n(block_gradients_.begin(), Net::parameter_count, gradients_.begin());
+    for (std::size_t b = 1; b < blocks_; ++b) {
+      const T* g = block_gradients_.data() + b * Net::parameter_count;
+      for (std::size_t p = 0; p < Net::parameter_count; ++p) gradients_[p] += g[p];
+    }
+  }
+
+  std::size_t max_blocks_;
+  std::size_t blocks_ = 0, count_ = 0;
+  std::vector<T> parameters_, gradients_, buffers_, state_;
+  std::vector<V> activations_, d_a_, d_b_, scratch_;
+  std::vector<T> block_gradients_;
+  std::vector<V> valid_;
+  std::vector<T> outputs_;
+  std::vector<T> block_losses_;
+};
+
+}  // namespace typenet

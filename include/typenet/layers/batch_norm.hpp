@@ -1,0 +1,166 @@
+#pragma once
+// batch_norm: normalises each channel over the batch and the map, then scales
+// and shifts it (PyTorch nn.BatchNorm2d / BatchNorm1d: eps 1e-5, momentum 0.1,
+// running variance unbiased). Training uses the batch's statistics and updates
+// the running ones (buffers, not trainable); evaluation uses the running ones.
+//
+//   using net = typenet::network<typenet::input<1, 28, 28>, typenet::conv<16, 3>, typenet::batch_norm>;
+//   static_assert(net::parameter_count == 144 + 32 && net::buffer_count == 32);
+//
+// It is the one layer that needs the whole batch, so it implements the batch
+// kernels. Sums over the batch are taken per block, then added in block order:
+// the result does not depend on the number of threads.
+#include <cmath>
+#include <string_view>
+
+#include "../layer.hpp"
+#include "../pack.hpp"
+#include "../shape.hpp"
+
+namespace typenet {
+
+struct batch_norm {
+  static constexpr std::string_view name = "batch_norm";
+  static constexpr double epsilon = 1e-5;
+  static constexpr double momentum = 0.1;
+
+  template <class In>
+  struct bind : layer_defaults<In> {
+    using output_shape = In;
+    static constexpr std::size_t c = In::channels, pixels = In::pixels;
+    static constexpr std::size_t parameter_count = 2 * c;  // weight (gamma), bias (beta)
+    static constexpr std::size_t buffer_count = 2 * c;     // running mean, running variance
+    static constexpr std::size_t multiply_adds = In::size;
+    static constexpr std::array<tensor_info, 2> parameter_tensors{{{"weight", 1, {c}}, {"bias", 1, {c}}}};
+    static constexpr std::array<tensor_info, 2> buffer_tensors{{{"running_mean", 1, {c}}, {"running_var", 1, {c}}}};
+    // Per block: two sums per channel. Kept from forward to backward: mean and 1/std.
+    static constexpr std::size_t scratch_size = 2 * c;
+    static constexpr std::size_t state_size = 2 * c;
+
+    template <class T>
+    static void initialize(std::span<T> params, std::span<T> buffers, random_sequence&) {
+      for (std::size_t i = 0; i < c; ++i) params[i] = 1, params[c + i] = 0, buffers[i] = 0, buffers[c + i] = 1;
+    }
+
+    // Evaluation: a fixed affine map per channel.
+    template <class A>
+    static void forward(const A& a) {
+      using T = std::remove_cvref_t<decltype(*a.params)>;
+      for (std::size_t ch = 0; ch < c; ++ch) {
+        const T inv_std = T(1) / std::sqrt(a.buffers[c + ch] + T(epsilon));
+        const T scale = a.params[ch] * inv_std, shift = a.params[c + ch] - a.buffers[ch] * scale;
+        for (std::size_t i = 0; i < pixels; ++i) a.out[ch * pixels + i] = a.in[ch * pixels + i] * scale + shift;
+      }
+    }
+
+    template <class A>
+    static void forward_batch(const A& a) {
+      if (a.run_mode == mode::eval) {
+        a.for_each_block([&](std::size_t b) { forward(block(a, b)); });
+        return;
+      }
+      using T = std::remove_cvref_t<decltype(*a.params)>;
+      const T n = static_cast<T>(a.samples * pixels);
+      // Two passes (mean, then squared deviations) for accuracy.
+      T* mean = a.state;
+      T* var = a.state + c;
+      a.for_each_block([&](std::size_t b) { channel_sums(a, b, static_cast<const T*>(nullptr)); });
+      batch_totals(a, 0, mean);
+      for (std::size_t ch = 0; ch < c; ++ch) mean[ch] /= n;
+      a.for_each_block([&](std::size_t b) { channel_sums(a, b, mean); });
+      batch_totals(a, c, var);
+      for (std::size_t ch = 0; ch < c; ++ch) {
+        var[ch] /= n;
+        a.buffers[ch] = T(1 - momentum) * a.buffers[ch] + T(momentum) * mean[ch];
+        a.buffers[c + ch] = T(1 - momentum) * a.buffers[c + ch] + T(momentum) * var[ch] * n / (n - 1);
+        var[ch] = T(1) / std::sqrt(var[ch] + T(epsilon));  // from here on: 1 / std
+      }
+      a.for_each_block([&](std::size_t b) {
+        const auto* in = a.in + b * In::size;
+        auto* out = a.out + b * In::size;
+        for (std::size_t ch = 0; ch < c; ++ch) {
+          const T scale = a.params[ch] * var[ch], shift = a.params[c + ch] - mean[ch] * scale;
+          for (std::size_t i = 0; i < pixels; ++i) out[ch * pixels + i] = in[ch * pixels + i] * scale + shift;
+        }
+      });
+    }
+
+    // With x^ = (x - mean) / std:  dgamma = sum(dy x^), dbeta = sum(dy),
+    // dx = gamma / std * (dy - dbeta / n - x^ dgamma / n), zero in padding lanes.
+    template <class A>
+    static void backward_batch(const A& a) {
+      using T = std::remove_cvref_t<decltype(*a.params)>;
+      const T n = static_cast<T>(a.samples * pixels);
+      const T* mean = a.state;
+      const T* inv_std = a.state + c;
+      a.for_each_block([&](std::size_t b) {
+        const auto* in = a.in + b * In::size;
+        const auto* dy = a.d_out + b * In::size;
+        T* sums = reinterpret_cast<T*>(a.scratch + b * a.scratch_stride);
+        for (std::size_t ch = 0; ch < c; ++ch) {
+          auto dbeta = dy[ch * pixels] - dy[ch * pixels], dgamma = dbeta;
+          for (std::size_t i = 0; i < pixels; ++i) {
+            dbeta += dy[ch * pixels + i];
+            dgamma += dy[ch * pixels + i] * (in[ch * pixels + i] - mean[ch]);
+          }
+          sums[ch] = lane_sum(dgamma) * inv_std[ch], sums[c + ch] = lane_sum(dbeta);
+        }
+      });
+      T dgamma[c], dbeta[c];
+      batch_totals(a, 0, dgamma);
+      batch_totals(a, c, dbeta);
+      for (std::size_t ch = 0; ch < c; ++ch) a.grads[ch] += dgamma[ch], a.grads[c + ch] += dbeta[ch];
+      if (!a.d_in) return;
+      a.for_each_block([&](std::size_t b) {
+        const auto* in = a.in + b * In::size;
+        const auto* dy = a.d_out + b * In::size;
+        auto* dx = a.d_in + b * In::size;
+        for (std::size_t ch = 0; ch < c; ++ch) {
+          const T k = a.params[ch] * inv_std[ch];
+          const T mean_dbeta = dbeta[ch] / n, mean_dgamma = dgamma[ch] / n * inv_std[ch];
+          for (std::size_t i = 0; i < pixels; ++i)
+            dx[ch * pixels + i] =
+                (dy[ch * pixels + i] - mean_dbeta - (in[ch * pixels + i] - mean[ch]) * mean_dgamma) * k * a.valid[b];
+        }
+      });
+    }
+
+   private:
+    template <class A>
+    static auto block(const A& a, std::size_t b) {
+      using V = std::remove_cvref_t<decltype(*a.in)>;
+      using T = std::remove_cvref_t<decltype(*a.params)>;
+      block_args<V, T> x{};
+      x.params = a.params, x.buffers = a.buffers, x.in = a.in + b * In::size, x.out = a.out + b * In::size;
+      return x;
+    }
+
+    // Block b's sums per channel of x (center null) or of (x - center)^2, into its scratch.
+    template <class A, class T>
+    static void channel_sums(const A& a, std::size_t b, const T* center) {
+      const auto* in = a.in + b * In::size;
+      T* sums = reinterpret_cast<T*>(a.scratch + b * a.scratch_stride);
+      for (std::size_t ch = 0; ch < c; ++ch) {
+        const auto* x = in + ch * pixels;
+        auto s = x[0] - x[0];
+        if (center)
+          for (std::size_t i = 0; i < pixels; ++i) s += (x[i] - center[ch]) * (x[i] - center[ch]);
+        else
+          for (std::size_t i = 0; i < pixels; ++i) s += x[i];
+        sums[(center ? c : 0) + ch] = lane_sum(s * a.valid[b]);
+      }
+    }
+
+    // Adds the blocks' sums at `at` in block order.
+    template <class A, class T>
+    static void batch_totals(const A& a, std::size_t at, T* total) {
+      for (std::size_t ch = 0; ch < c; ++ch) {
+        T s = 0;
+        for (std::size_t b = 0; b < a.blocks; ++b) s += reinterpret_cast<const T*>(a.scratch + b * a.scratch_stride)[at + ch];
+        total[ch] = s;
+      }
+    }
+  };
+};
+
+}  // namespace typenet

@@ -1,0 +1,60 @@
+#pragma once
+// dropout<Rate>: in training, zeroes each element with probability Rate and
+// scales the rest by 1 / (1 - Rate); in evaluation, the identity (PyTorch
+// nn.Dropout(Rate)). The mask is a pure function of (seed, step, layer, sample,
+// element), so it is the same whatever the thread count and is recomputed in
+// backward rather than stored.
+//
+//   using block = typenet::network<typenet::input<16, 8, 8>, typenet::relu, typenet::dropout<0.05>>;
+#include <cstdint>
+#include <string_view>
+
+#include "../layer.hpp"
+#include "../pack.hpp"
+
+namespace typenet {
+
+template <double Rate>
+struct dropout {
+  static_assert(Rate >= 0.0 && Rate < 1.0, "typenet: dropout rate must be in [0, 1)");
+  static constexpr std::string_view name = "dropout";
+
+  template <class In>
+  struct bind : layer_defaults<In> {
+    using output_shape = In;
+
+    // The per-lane multiplier (0 or 1 / (1 - Rate)) of element i, from a vectorised
+    // 32-bit hash (murmur3's finaliser) of a per-lane counter.
+    template <class A>
+    [[gnu::always_inline]] static inline auto multiplier(const A& a, std::size_t i) {
+      using V = std::remove_cvref_t<decltype(*a.in)>;
+      using T = scalar_of<V>;
+      constexpr std::size_t lanes = lanes_of<V>;
+      using U = pack<std::uint32_t, lanes>;
+      U h{};
+      for (std::size_t l = 0; l < lanes; ++l) h[l] = static_cast<std::uint32_t>((a.first_sample + l) * In::size + i);
+      h ^= static_cast<std::uint32_t>(a.key);
+      h *= 0x9e3779b1u;
+      h ^= static_cast<std::uint32_t>(a.key >> 32);
+      h ^= h >> 16; h *= 0x85ebca6bu; h ^= h >> 13; h *= 0xc2b2ae35u; h ^= h >> 16;
+      constexpr auto threshold = static_cast<std::uint32_t>(Rate * 4294967296.0);
+      constexpr T scale = static_cast<T>(1.0 / (1.0 - Rate));
+      V m;
+      for (std::size_t l = 0; l < lanes; ++l) m[l] = h[l] >= threshold ? scale : T(0);
+      return m;
+    }
+
+    template <class A>
+    static void forward(const A& a) {
+      for (std::size_t i = 0; i < In::size; ++i)
+        a.out[i] = a.run_mode == mode::train ? a.in[i] * multiplier(a, i) : a.in[i];
+    }
+    template <class A>
+    static void backward(const A& a) {
+      if (a.d_in)
+        for (std::size_t i = 0; i < In::size; ++i) a.d_in[i] = a.d_out[i] * multiplier(a, i);
+    }
+  };
+};
+
+}  // namespace typenet

@@ -1,0 +1,61 @@
+#pragma once
+// Activation functions applied to every element: relu, sigmoid, tanh
+// (PyTorch nn.ReLU, nn.Sigmoid, nn.Tanh). Each is one function and its
+// derivative written in terms of the output, which backward reads.
+//
+//   using net = typenet::network<typenet::input<2>, typenet::dense<2>, typenet::sigmoid>;
+#include <cmath>
+#include <string_view>
+
+#include "../layer.hpp"
+#include "../pack.hpp"
+
+namespace typenet {
+
+namespace detail {
+template <class Function>
+struct elementwise {
+  static constexpr std::string_view name = Function::name;
+  template <class In>
+  struct bind : layer_defaults<In> {
+    using output_shape = In;
+    template <class A>
+    static void forward(const A& a) {
+      for (std::size_t i = 0; i < In::size; ++i) a.out[i] = Function::value(a.in[i]);
+    }
+    template <class A>
+    static void backward(const A& a) {
+      if (a.d_in)
+        for (std::size_t i = 0; i < In::size; ++i) a.d_in[i] = a.d_out[i] * Function::derivative(a.out[i]);
+    }
+  };
+};
+
+struct relu_function {
+  static constexpr std::string_view name = "relu";
+  template <class V> static V value(V x) { return x > 0 ? x : V{}; }
+  template <class V> static V derivative(V y) { return y > 0 ? V{} + 1 : V{}; }
+};
+
+struct sigmoid_function {
+  static constexpr std::string_view name = "sigmoid";
+  template <class V> static V value(V x) {
+    return map_lanes(x, [](auto v) { return 1 / (1 + std::exp(-v)); });
+  }
+  template <class V> static V derivative(V y) { return y * (1 - y); }
+};
+
+struct tanh_function {
+  static constexpr std::string_view name = "tanh";
+  template <class V> static V value(V x) {
+    return map_lanes(x, [](auto v) { return std::tanh(v); });
+  }
+  template <class V> static V derivative(V y) { return 1 - y * y; }
+};
+}  // namespace detail
+
+struct relu : detail::elementwise<detail::relu_function> {};
+struct sigmoid : detail::elementwise<detail::sigmoid_function> {};
+struct tanh : detail::elementwise<detail::tanh_function> {};
+
+}  // namespace typenet

@@ -1,0 +1,102 @@
+#pragma once
+// Pooling over windows of a map: max_pool<K> and avg_pool<K> (window K, stride K;
+// PyTorch nn.MaxPool2d(K), nn.AvgPool2d(K)) and global_avg_pool (the mean of each
+// channel, nn.AdaptiveAvgPool2d(1) + flatten). A window must divide the map
+// exactly: a pixel silently dropped is a mistake we refuse to compile.
+//
+//   using net = typenet::network<typenet::input<16, 24, 24>, typenet::max_pool<2>>;
+//   static_assert(std::is_same_v<net::output_shape, typenet::shape<16, 12, 12>>);
+#include <cstddef>
+#include <string_view>
+
+#include "../layer.hpp"
+#include "../pack.hpp"
+#include "../shape.hpp"
+
+namespace typenet {
+
+namespace detail {
+
+struct maximum {};
+struct average {};
+
+template <class Op, std::size_t KH, std::size_t KW, class In>
+struct pool : layer_defaults<In> {
+  static constexpr std::size_t c = In::channels, hout = In::height / KH, wout = In::width / KW;
+  using output_shape = shape<c, hout, wout>;
+  using problem = problem_if<(KH == 0 || KW == 0 || In::height % KH != 0 || In::width % KW != 0),
+                             pool_window_does_not_divide_input, input_height<In::height>, input_width<In::width>,
+                             window<KH>, window<KW>>;
+  // Global pooling counts as a kernel over its whole input (KH = height).
+  static constexpr std::size_t kernel = KH, stride = KH;
+
+  template <class F>
+  [[gnu::always_inline]] static inline void windows(F&& f) {
+    for (std::size_t ch = 0; ch < c; ++ch)
+      for (std::size_t y = 0; y < hout; ++y)
+        for (std::size_t x = 0; x < wout; ++x) {
+          std::size_t taps[KH * KW];
+          for (std::size_t i = 0; i < KH; ++i)
+            for (std::size_t j = 0; j < KW; ++j) taps[i * KW + j] = (ch * In::height + y * KH + i) * In::width + x * KW + j;
+          f((ch * hout + y) * wout + x, taps);
+        }
+  }
+
+  template <class A>
+  static void forward(const A& a) {
+    using T = scalar_of<std::remove_cvref_t<decltype(*a.in)>>;
+    windows([&](std::size_t o, const std::size_t* taps) {
+      auto r = a.in[taps[0]];
+      for (std::size_t t = 1; t < KH * KW; ++t) {
+        if constexpr (std::is_same_v<Op, maximum>) r = a.in[taps[t]] > r ? a.in[taps[t]] : r;
+        else r += a.in[taps[t]];
+      }
+      if constexpr (std::is_same_v<Op, average>) r *= T(1) / (KH * KW);
+      a.out[o] = r;
+    });
+  }
+
+  template <class A>
+  static void backward(const A& a) {
+    using V = std::remove_cvref_t<decltype(*a.in)>;
+    using T = scalar_of<V>;
+    if (!a.d_in) return;
+    windows([&](std::size_t o, const std::size_t* taps) {
+      const auto g = a.d_out[o];
+      if constexpr (std::is_same_v<Op, maximum>) {
+        // The gradient goes to the first maximum of each lane's window, as in PyTorch.
+        auto taken = a.in[taps[0]] != a.in[taps[0]];  // all false
+        for (std::size_t t = 0; t < KH * KW; ++t) {
+          const auto hit = (a.in[taps[t]] == a.out[o]) & ~taken;
+          a.d_in[taps[t]] = hit ? g : V{};
+          taken |= hit;
+        }
+      } else {
+        for (std::size_t t = 0; t < KH * KW; ++t) a.d_in[taps[t]] = g * (T(1) / (KH * KW));
+      }
+    });
+  }
+};
+
+}  // namespace detail
+
+template <std::size_t K>
+struct max_pool {
+  static constexpr std::string_view name = "max_pool";
+  template <class In> struct bind : detail::pool<detail::maximum, K, K, In> {};
+};
+
+template <std::size_t K>
+struct avg_pool {
+  static constexpr std::string_view name = "avg_pool";
+  template <class In> struct bind : detail::pool<detail::average, K, K, In> {};
+};
+
+struct global_avg_pool {
+  static constexpr std::string_view name = "global_avg_pool";
+  template <class In> struct bind : detail::pool<detail::average, In::height, In::width, In> {
+    using output_shape = shape<In::channels>;
+  };
+};
+
+}  // namespace typenet

@@ -1,0 +1,137 @@
+#pragma once
+// network<input<C, H, W>, Layers...>: a neural network as a type. Each layer is
+// bound to the shape that reaches it, and every fact about the network is a
+// compile-time constant, so a budget is a static_assert:
+//
+//   using net = typenet::network<typenet::input<1, 28, 28>,
+//       typenet::conv<16, 3>, typenet::batch_norm, typenet::relu, typenet::max_pool<2>,
+//       typenet::conv<10, 1>, typenet::global_avg_pool, typenet::log_softmax>;
+//   static_assert(net::parameter_count < 20'000);
+//   static_assert(net::output_size == 10);
+//
+// A layer that does not fit the shape that reaches it fails to compile with an
+// error naming the layer's index, its type and the numbers (diagnostics.hpp).
+#include <array>
+#include <boost/hana/append.hpp>
+#include <boost/hana/at.hpp>
+#include <boost/hana/first.hpp>
+#include <boost/hana/fold_left.hpp>
+#include <boost/hana/pair.hpp>
+#include <boost/hana/second.hpp>
+#include <boost/hana/tuple.hpp>
+#include <boost/hana/type.hpp>
+#include <cstddef>
+#include <string_view>
+#include <utility>
+
+#include "diagnostics.hpp"
+#include "layer.hpp"
+#include "shape.hpp"
+
+namespace typenet {
+
+namespace hana = boost::hana;
+
+// What the network knows of one of its layers; net::facts[i] for layer i.
+struct layer_facts {
+  std::string_view name;
+  std::array<std::size_t, 3> output_shape;  // channels, height, width
+  std::size_t output_size;                  // activation scalars per sample
+  std::size_t parameter_count, parameter_offset;
+  std::size_t buffer_count, buffer_offset;
+  std::size_t kernel, stride;
+  std::size_t receptive_field, jump;        // after this layer, in input pixels
+  std::size_t multiply_adds;                // per sample, forward
+};
+
+namespace detail {
+// Binds each layer to the output shape of the one before: a left fold whose
+// state is (current shape, bound layers so far).
+template <class Input, class... Layers>
+constexpr auto bind_layers() {
+  return hana::fold_left(hana::tuple_t<Layers...>, hana::make_pair(hana::type_c<Input>, hana::tuple_t<>),
+                         [](auto state, auto layer) {
+                           using in = typename decltype(+hana::first(state))::type;
+                           using bound = typename decltype(+layer)::type::template bind<in>;
+                           return hana::make_pair(hana::type_c<typename bound::output_shape>,
+                                                  hana::append(hana::second(state), hana::type_c<bound>));
+                         });
+}
+}  // namespace detail
+
+template <class Input, class... Layers>
+struct network {
+  static_assert(sizeof...(Layers) > 0, "typenet: a network needs at least one layer after its input");
+
+ private:
+  static constexpr auto bound_ = detail::bind_layers<Input, Layers...>();
+  using bound_types = decltype(hana::second(bound_));
+
+ public:
+  static constexpr std::size_t depth = sizeof...(Layers);
+  using input_shape = Input;
+  using output_shape = typename decltype(+hana::first(bound_))::type;
+
+  // Layer I as written (`conv<16, 3>`) and as bound to its input (with facts and kernels).
+  template <std::size_t I> using layer_spec = typename decltype(+hana::at_c<I>(hana::tuple_t<Layers...>))::type;
+  template <std::size_t I> using layer = typename decltype(+hana::at_c<I>(bound_types{}))::type;
+
+ private:
+  template <std::size_t... I>
+  static constexpr bool well_formed(std::index_sequence<I...>) {
+    return (reported<typename layer<I>::problem, at_layer<I>, layer_spec<I>> && ...);
+  }
+  static_assert(well_formed(std::make_index_sequence<depth>{}));
+
+  template <std::size_t... I>
+  static constexpr std::array<layer_facts, depth> collect(std::index_sequence<I...>) {
+    std::array<layer_facts, depth> f{layer_facts{
+        layer_spec<I>::name,
+        {layer<I>::output_shape::channels, layer<I>::output_shape::height, layer<I>::output_shape::width},
+        layer<I>::output_shape::size,
+        layer<I>::parameter_count, 0, layer<I>::buffer_count, 0,
+        layer<I>::kernel, layer<I>::stride, 0, 0,
+        layer<I>::multiply_adds}...};
+    std::size_t parameters = 0, buffers = 0, field = 1, jump = 1;
+    for (auto& l : f) {
+      l.parameter_offset = parameters, parameters += l.parameter_count;
+      l.buffer_offset = buffers, buffers += l.buffer_count;
+      field += (l.kernel - 1) * jump, jump *= l.stride;
+      l.receptive_field = field, l.jump = jump;
+    }
+    return f;
+  }
+
+  template <class F>
+  static constexpr std::size_t total(F f) {
+    std::size_t n = 0;
+    for (const auto& l : facts) n += f(l);
+    return n;
+  }
+
+ public:
+  static constexpr std::array<layer_facts, depth> facts = collect(std::make_index_sequence<depth>{});
+
+  static constexpr std::size_t parameter_count = total([](const layer_facts& l) { return l.parameter_count; });
+  static constexpr std::size_t buffer_count = total([](const layer_facts& l) { return l.buffer_count; });
+  static constexpr std::size_t multiply_adds = total([](const layer_facts& l) { return l.multiply_adds; });
+  // Activation scalars per sample, input included: what one sample costs to keep for backward.
+  static constexpr std::size_t activation_size = Input::size + total([](const layer_facts& l) { return l.output_size; });
+  static constexpr std::size_t receptive_field = facts[depth - 1].receptive_field;
+  static constexpr std::size_t jump = facts[depth - 1].jump;
+  static constexpr std::size_t input_size = Input::size;
+  static constexpr std::size_t output_size = output_shape::size;
+
+  template <std::size_t I> static constexpr std::size_t parameter_offset = facts[I].parameter_offset;
+  template <std::size_t I> static constexpr std::size_t buffer_offset = facts[I].buffer_offset;
+
+  // The layer that makes the prediction: the last one with weights (conv or dense).
+  static constexpr std::size_t prediction_layer = [] {
+    std::size_t p = 0;
+    for (std::size_t i = 0; i < depth; ++i)
+      if (facts[i].parameter_count > 0 && facts[i].name != "batch_norm") p = i;
+    return p;
+  }();
+};
+
+}  // namespace typenet

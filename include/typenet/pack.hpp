@@ -1,0 +1,56 @@
+#pragma once
+// A pack is a SIMD vector holding the same value of `Lanes` different samples.
+// Every kernel of typenet is written as if for one sample, with a pack in place
+// of a scalar: one instruction then computes a block of `Lanes` samples, for any
+// shape, channel count or kernel size, with no tail loops over pixels.
+//
+//   using V = typenet::pack<float, 16>;   // 16 samples of one activation
+//   V y = x * 2.0f + 1.0f;                 // scalars broadcast
+//   float total = typenet::lane_sum(y);
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace typenet {
+
+namespace detail {
+template <class T, std::size_t Lanes> struct pack_of;
+// GCC vector extensions want a concrete element type, hence one line per type.
+template <std::size_t L> struct pack_of<float, L> { typedef float type __attribute__((vector_size(sizeof(float) * L))); };
+template <std::size_t L> struct pack_of<double, L> { typedef double type __attribute__((vector_size(sizeof(double) * L))); };
+template <std::size_t L> struct pack_of<std::uint32_t, L> { typedef std::uint32_t type __attribute__((vector_size(sizeof(std::uint32_t) * L))); };
+}  // namespace detail
+
+template <class T, std::size_t Lanes>
+using pack = typename detail::pack_of<T, Lanes>::type;
+
+// One 512-bit register of samples: the block size of the engine.
+template <class T>
+inline constexpr std::size_t default_lanes = 64 / sizeof(T);
+
+template <class V>
+inline constexpr std::size_t lanes_of = sizeof(V) / sizeof(V{}[0]);
+
+template <class V>
+using scalar_of = std::remove_cvref_t<decltype(V{}[0])>;
+
+// Sum of the lanes in a fixed order (so results do not depend on the compiler's
+// reassociation): pairwise halving.
+template <class V>
+inline auto lane_sum(V v) {
+  constexpr std::size_t n = lanes_of<V>;
+  scalar_of<V> a[n];
+  for (std::size_t i = 0; i < n; ++i) a[i] = v[i];
+  for (std::size_t width = n / 2; width > 0; width /= 2)
+    for (std::size_t i = 0; i < width; ++i) a[i] += a[i + width];
+  return a[0];
+}
+
+// Applies a scalar function to every lane (for exp, log: cheap layers only).
+template <class V, class F>
+inline V map_lanes(V v, F f) {
+  for (std::size_t i = 0; i < lanes_of<V>; ++i) v[i] = f(v[i]);
+  return v;
+}
+
+}  // namespace typenet

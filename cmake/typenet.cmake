@@ -1,7 +1,8 @@
-# typenet_add_trainer(<name> HEADER <file> NETWORK <type> [RECIPE <type>])
+# typenet_add_trainer(<name> HEADER <file> NETWORK <type> [RECIPE <expression>])
 #
 # Builds a trainer program for a network declared in a user's header: the
-# header is included and `typenet::trainer_main<NETWORK, RECIPE>` becomes main().
+# header is included and `typenet::trainer_main<NETWORK>(argc, argv, RECIPE)` becomes
+# main(); RECIPE is an expression giving the typenet::training_options to start from.
 find_package(CLI11 REQUIRED)
 set(TYPENET_TRAINER_TEMPLATE ${CMAKE_CURRENT_LIST_DIR}/trainer_main.cpp.in)
 
@@ -15,7 +16,7 @@ function(typenet_add_trainer name)
   if(arg_RECIPE)
     set(TYPENET_RECIPE "${arg_RECIPE}")
   else()
-    set(TYPENET_RECIPE "typenet::recipe")
+    set(TYPENET_RECIPE "typenet::training_options{}")
   endif()
   set(source ${CMAKE_CURRENT_BINARY_DIR}/${name}_trainer_main.cpp)
   configure_file(${TYPENET_TRAINER_TEMPLATE} ${source} @ONLY)

@@ -3,8 +3,9 @@
 // so the facts of an error travel in a type's name instead: the compiler's
 // first line reads, e.g.,
 //
-//   In instantiation of 'struct typenet::error<typenet::at_layer<3>, typenet::conv<16, 5>,
-//     typenet::kernel_larger_than_input, typenet::input_height<4>, typenet::kernel_size<5>>'
+//   In instantiation of 'struct typenet::error<typenet::kernel_larger_than_input,
+//     typenet::at_layer<2>, typenet::conv<8, 5, 1, 0, typenet::bias::off>,
+//     typenet::input_height<3>, typenet::input_width<3>, typenet::padding_is<0>, typenet::kernel_size<5>>'
 //   error: static assertion failed: typenet: the network is wrong; the line above names
 //     the rule, the layer and the numbers
 //
@@ -69,7 +70,7 @@ namespace detail {
 template <class Where, class Problem> struct report { static constexpr bool ok = true; };
 template <class... Where, class Rule, class... Facts>
 struct report<error<Where...>, problem<Rule, Facts...>> {
-  static constexpr bool ok = sizeof(error<Where..., Rule, Facts...>) == 0;
+  static constexpr bool ok = sizeof(error<Rule, Where..., Facts...>) == 0;
 };
 }  // namespace detail
 

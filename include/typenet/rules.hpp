@@ -82,7 +82,7 @@ struct no_batch_norm_before_output {
 // Net itself, once every rule holds.
 template <class Net, class... Rules>
 struct checked_network : Net {
-  static_assert((reported<typename Rules::template problem<Net>, Rules> && ...));
+  static_assert((reported<typename Rules::template problem<Net>> && ...));
 };
 
 template <class Net, class... Rules>

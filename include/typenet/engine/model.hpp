@@ -99,7 +99,29 @@ class model {
   std::span<const T> forward(std::span<const T> inputs, std::size_t count, mode run_mode, std::uint64_t key = 0) {
     load(inputs, count);
     run_forward(run_mode, key);
-    return outputs(count);
+    return outputs();
+  }
+
+  // The outputs of the last batch, sample-major.
+  std::span<const T> outputs() {
+    run_blocks([&](std::size_t b) {
+      const V* y = activation<depth>(b);
+      for (std::size_t l = 0; l < Lanes && b * Lanes + l < count_; ++l)
+        for (std::size_t e = 0; e < Net::output_size; ++e) outputs_[(b * Lanes + l) * Net::output_size + e] = y[e][l];
+    });
+    return std::span<const T>(outputs_.data(), count_ * Net::output_size);
+  }
+
+  // Output of layer I (or the input, for I = 0 ... layer I - 1's output for I > 0)
+  // for one sample of the last batch: for looking inside a network, as the
+  // course's worked example does.
+  template <std::size_t I>
+  std::vector<T> activation_of(std::size_t sample) {
+    constexpr std::size_t size = I == 0 ? Net::input_size : Net::facts[I - 1].output_size;
+    const V* a = activation<I>(sample / Lanes);
+    std::vector<T> values(size);
+    for (std::size_t e = 0; e < size; ++e) values[e] = a[e][sample % Lanes];
+    return values;
   }
 
   // One training step's forward and backward: leaves the gradient of the mean loss
@@ -203,15 +225,6 @@ class model {
           for (std::size_t e = 0; e < Net::input_size; ++e) x[e][l] = T(0);
       }
     });
-  }
-
-  std::span<const T> outputs(std::size_t count) {
-    run_blocks([&](std::size_t b) {
-      const V* y = activation<depth>(b);
-      for (std::size_t l = 0; l < Lanes && b * Lanes + l < count; ++l)
-        for (std::size_t e = 0; e < Net::output_size; ++e) outputs_[(b * Lanes + l) * Net::output_size + e] = y[e][l];
-    });
-    return std::span<const T>(outputs_.data(), count * Net::output_size);
   }
 
   template <std::size_t I>

@@ -1,0 +1,52 @@
+#pragma once
+// The trainer's command line (CLI11), over a recipe's defaults:
+//
+//   mnist --epochs 20 --batch 128 --lr 0.05 --schedule one-cycle --seed 2 --threads 2
+//   mnist --resume --checkpoint-dir runs/mnist-seed2
+//   mnist --evaluate runs/mnist-seed2/best.safetensors
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "options.hpp"
+
+namespace typenet {
+
+// Returns false when the program should stop (help printed, or a bad option, with
+// `exit_code` set); otherwise fills `o`.
+inline bool parse_command_line(int argc, char** argv, training_options& o, int& exit_code,
+                               const std::string& description) {
+  CLI::App app(description);
+  app.option_defaults()->always_capture_default();
+  app.add_option("--data", o.data, "directory with the IDX files (else $TYPENET_DATA, data/mnist, data, ../shared/data/mnist)");
+  app.add_option("--epochs", o.epochs, "epochs to train")->check(CLI::PositiveNumber);
+  app.add_option("--batch", o.batch, "samples per batch")->check(CLI::PositiveNumber);
+  app.add_option("--optimizer", o.optimizer, "sgd, adam or adamw")->check(CLI::IsMember({"sgd", "adam", "adamw"}));
+  app.add_option("--lr", o.lr, "learning rate (the peak, for one-cycle)")->check(CLI::PositiveNumber);
+  app.add_option("--schedule", o.schedule, "constant, step, one-cycle or cosine, stepped every batch")
+      ->check(CLI::IsMember({"constant", "step", "one-cycle", "cosine"}));
+  app.add_option("--momentum", o.momentum, "SGD momentum (one-cycle cycles it between 0.85 and 0.95)")->check(CLI::Range(0.0, 1.0));
+  app.add_flag("--nesterov", o.nesterov, "Nesterov momentum");
+  app.add_option("--weight-decay", o.weight_decay, "L2 penalty (decoupled for adamw)")->check(CLI::NonNegativeNumber);
+  app.add_option("--step-epochs", o.step_epochs, "step schedule: epochs between decays")->check(CLI::PositiveNumber);
+  app.add_option("--step-gamma", o.step_gamma, "step schedule: factor of each decay")->check(CLI::PositiveNumber);
+  app.add_option("--rotate", o.augment.rotation_degrees, "augmentation: random rotation within +-degrees (0: off)")
+      ->check(CLI::Range(0.0, 180.0));
+  app.add_option("--translate", o.augment.translate_pixels, "augmentation: random shift within +-pixels (0: off)");
+  app.add_option("--crop-padding", o.augment.crop_padding, "augmentation: random crop after padding by pixels (0: off)");
+  app.add_option("--seed", o.seed, "seed of initialisation, shuffling, dropout and augmentation");
+  app.add_option("--threads", o.threads, "worker threads (0: all cores); results do not depend on it");
+  app.add_option("--checkpoint-dir", o.checkpoint_dir, "where checkpoints, log and pictures go");
+  app.add_flag("--resume", o.resume, "continue from <checkpoint-dir>/last.safetensors");
+  app.add_option("--log", o.log, "CSV of per-epoch metrics (default <checkpoint-dir>/log.csv)");
+  app.add_option("--train-limit", o.train_limit, "train on the first N training images only (0: all)");
+  app.add_option("--evaluate", o.evaluate, "evaluate this checkpoint on the test set and stop")->check(CLI::ExistingFile);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    exit_code = app.exit(e);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace typenet

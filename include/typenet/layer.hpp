@@ -105,8 +105,9 @@ struct batch_args {
   T* state;             // state_size scalars kept from forward to backward
   const V* in;          // block b at in + b * input_shape::size
   V* out;
-  const V* d_out;
-  V* d_in;              // null when nobody needs it
+  const V* d_out;       // block b's at d_out + b * gradient_stride
+  V* d_in;              // null when nobody needs it; block b's at d_in + b * gradient_stride
+  std::size_t gradient_stride;
   V* scratch;           // block b's scratch at scratch + b * scratch_stride
   std::size_t scratch_stride;
   const V* valid;       // valid[b]: lane mask of block b

@@ -147,7 +147,7 @@ class model {
           const std::size_t s = b * Lanes + l;
           target[e][l] = s < count ? targets[s * target_size + e] : T(0);
         }
-      V* grad = top + b * Net::output_size;
+      V* grad = top + b * largest_activation;
       const V e = Loss::template value<Net::output_size>(activation<depth>(b), target, grad, scale);
       for (std::size_t i = 0; i < Net::output_size; ++i) grad[i] *= valid_[b];
       losses[b] = lane_sum(e * valid_[b]);
@@ -185,12 +185,6 @@ class model {
   template <class F>
   static void each_layer(F&& f) {
     [&]<std::size_t... I>(std::index_sequence<I...>) { (f.template operator()<I>(), ...); }(std::make_index_sequence<depth>{});
-  }
-  template <class F>
-  static void each_layer_reversed(F&& f) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (f.template operator()<depth - 1 - I>(), ...);
-    }(std::make_index_sequence<depth>{});
   }
   template <class F>
   void run_blocks(F&& f) const {
@@ -254,6 +248,7 @@ class model {
     a.out = activation<I + 1>(0);
     a.scratch = scratch_.data();
     a.scratch_stride = scratch_stride;
+    a.gradient_stride = largest_activation;
     a.valid = valid_.data();
     a.blocks = blocks_;
     a.samples = count_;
@@ -262,36 +257,82 @@ class model {
     return a;
   }
 
-  void run_forward(mode run_mode, std::uint64_t key) {
-    each_layer([&]<std::size_t I>() {
-      using L = typename Net::template layer<I>;
-      if constexpr (detail::batch_layer<L, batch_args<V, T>>) L::forward_batch(batch_of<I>(run_mode));
-      else run_blocks([&](std::size_t b) { L::forward(block_of<I>(b, run_mode, key)); });
-    });
+  // Layers run in segments: the block-wise layers between two batch-wise ones run
+  // for one block after another in one task, so a block's activations stay in
+  // cache from layer to layer.
+  static constexpr bool is_batch_layer(std::size_t i) {
+    bool r = false;
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+      ((r = r || (J == i && detail::batch_layer<typename Net::template layer<J>, batch_args<V, T>>)), ...);
+    }(std::make_index_sequence<depth>{});
+    return r;
+  }
+  static constexpr std::size_t segment_end(std::size_t first) {  // one past the last block-wise layer from first
+    std::size_t i = first;
+    while (i < depth && !is_batch_layer(i)) ++i;
+    return i;
+  }
+  static constexpr std::size_t segment_begin(std::size_t last) {  // the first block-wise layer up to last
+    std::size_t i = last + 1;
+    while (i > 0 && !is_batch_layer(i - 1)) --i;
+    return i;
   }
 
-  // Layer I reads the output gradient from one ping-pong buffer and writes its input
-  // gradient to the other; layer 0 writes none.
-  void run_backward(std::uint64_t key) {
-    each_layer_reversed([&]<std::size_t I>() {
-      using L = typename Net::template layer<I>;
-      constexpr bool odd = (depth - 1 - I) % 2 == 1;
-      V* d_out = odd ? d_b_.data() : d_a_.data();
-      V* d_in = I == 0 ? nullptr : (odd ? d_a_.data() : d_b_.data());
-      if constexpr (detail::batch_layer<L, batch_args<V, T>>) {
-        batch_args<V, T> a = batch_of<I>(mode::train);
-        a.d_out = d_out;
-        a.d_in = d_in;
-        L::backward_batch(a);
+  template <std::size_t I = 0>
+  void run_forward(mode run_mode, std::uint64_t key) {
+    if constexpr (I < depth) {
+      if constexpr (is_batch_layer(I)) {
+        Net::template layer<I>::forward_batch(batch_of<I>(run_mode));
+        run_forward<I + 1>(run_mode, key);
       } else {
+        constexpr std::size_t end = segment_end(I);
         run_blocks([&](std::size_t b) {
-          block_args<V, T> a = block_of<I>(b, mode::train, key);
-          a.d_out = d_out + b * L::output_shape::size;
-          a.d_in = d_in ? d_in + b * L::input_shape::size : nullptr;
-          L::backward(a);
+          [&]<std::size_t... J>(std::index_sequence<J...>) {
+            (Net::template layer<I + J>::forward(block_of<I + J>(b, run_mode, key)), ...);
+          }(std::make_index_sequence<end - I>{});
         });
+        run_forward<end>(run_mode, key);
       }
-    });
+    }
+  }
+
+  // Output gradients ping-pong between two buffers, block b's at b * largest_activation;
+  // layer I reads from d_out_of<I> and writes its input gradient to the other.
+  template <std::size_t I>
+  V* d_out_of() {
+    return (depth - 1 - I) % 2 == 1 ? d_b_.data() : d_a_.data();
+  }
+  template <std::size_t I>
+  V* d_in_of() {
+    if constexpr (I == 0) return nullptr;
+    else return d_out_of<I - 1>();
+  }
+
+  template <std::size_t I>
+  void backward_block(std::size_t b, std::uint64_t key) {
+    block_args<V, T> a = block_of<I>(b, mode::train, key);
+    a.d_out = d_out_of<I>() + b * largest_activation;
+    a.d_in = I == 0 ? nullptr : d_in_of<I>() + b * largest_activation;
+    Net::template layer<I>::backward(a);
+  }
+
+  template <std::size_t Last = depth - 1>
+  void run_backward(std::uint64_t key) {
+    if constexpr (is_batch_layer(Last)) {
+      batch_args<V, T> a = batch_of<Last>(mode::train);
+      a.d_out = d_out_of<Last>();
+      a.d_in = d_in_of<Last>();
+      Net::template layer<Last>::backward_batch(a);
+      if constexpr (Last > 0) run_backward<Last - 1>(key);
+    } else {
+      constexpr std::size_t first = segment_begin(Last);
+      run_blocks([&](std::size_t b) {
+        [&]<std::size_t... J>(std::index_sequence<J...>) {
+          (backward_block<Last - J>(b, key), ...);
+        }(std::make_index_sequence<Last - first + 1>{});
+      });
+      if constexpr (first > 0) run_backward<first - 1>(key);
+    }
   }
 
   void reduce_gradients() {

@@ -95,7 +95,7 @@ struct batch_norm {
       const T* inv_std = a.state + c;
       a.for_each_block([&](std::size_t b) {
         const auto* in = a.in + b * In::size;
-        const auto* dy = a.d_out + b * In::size;
+        const auto* dy = a.d_out + b * a.gradient_stride;
         T* sums = reinterpret_cast<T*>(a.scratch + b * a.scratch_stride);
         for (std::size_t ch = 0; ch < c; ++ch) {
           auto dbeta = dy[ch * pixels] - dy[ch * pixels], dgamma = dbeta;
@@ -113,8 +113,8 @@ struct batch_norm {
       if (!a.d_in) return;
       a.for_each_block([&](std::size_t b) {
         const auto* in = a.in + b * In::size;
-        const auto* dy = a.d_out + b * In::size;
-        auto* dx = a.d_in + b * In::size;
+        const auto* dy = a.d_out + b * a.gradient_stride;
+        auto* dx = a.d_in + b * a.gradient_stride;
         for (std::size_t ch = 0; ch < c; ++ch) {
           const T k = a.params[ch] * inv_std[ch];
           const T mean_dbeta = dbeta[ch] / n, mean_dgamma = dgamma[ch] / n * inv_std[ch];

@@ -24,6 +24,19 @@ template <std::size_t L> struct pack_of<std::uint32_t, L> { typedef std::uint32_
 template <class T, std::size_t Lanes>
 using pack = typename detail::pack_of<T, Lanes>::type;
 
+namespace detail {
+template <class T> struct aliasing;
+template <> struct aliasing<float> { typedef float __attribute__((may_alias)) type; };
+template <> struct aliasing<double> { typedef double __attribute__((may_alias)) type; };
+}  // namespace detail
+
+// Scalars stored in scratch memory that is otherwise packs: accessed through a
+// may_alias type, so the compiler does not assume the two never overlap.
+template <class T, class V>
+inline auto* scalars_in(V* packs) {
+  return reinterpret_cast<typename detail::aliasing<T>::type*>(packs);
+}
+
 // One 512-bit register of samples: the block size of the engine.
 template <class T>
 inline constexpr std::size_t default_lanes = 64 / sizeof(T);

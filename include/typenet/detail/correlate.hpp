@@ -29,12 +29,15 @@ struct correlation {
   }
 
   // dw[co][ci][ky][kx] += sum over samples, y, x of d_out[co][y][x] * in[ci][y*S + ky][x*S + kx]
+  // Tile: a few output channels x every tap of the kernel (or of one kernel row,
+  // for kernels over 3x3), about 18 accumulators.
   template <class V, class T>
   static void weight_gradient(const V* in, const V* d_out, T* dw) {
-    constexpr std::size_t tile = std::max<std::size_t>(1, std::min<std::size_t>(Cout, 12 / K));
+    constexpr std::size_t rows = K * K <= 9 ? K : 1;
+    constexpr std::size_t tile = std::max<std::size_t>(1, std::min<std::size_t>(Cout, 18 / (rows * K)));
     constexpr std::size_t co_full = Cout / tile * tile;
-    for (std::size_t co = 0; co < co_full; co += tile) weight_block<tile>(in, d_out, dw, co);
-    if constexpr (Cout % tile != 0) weight_block<Cout % tile>(in, d_out, dw, co_full);
+    for (std::size_t co = 0; co < co_full; co += tile) weight_block<tile, rows>(in, d_out, dw, co);
+    if constexpr (Cout % tile != 0) weight_block<Cout % tile, rows>(in, d_out, dw, co_full);
   }
 
  private:
@@ -76,28 +79,30 @@ struct correlation {
       for (std::size_t p = 0; p < P; ++p) out[((co + q) * hout + y) * wout + x + p] = acc[q][p];
   }
 
-  template <std::size_t Q, class V, class T>
+  template <std::size_t Q, std::size_t Rows, class V, class T>
   static void weight_block(const V* in, const V* d_out, T* dw, std::size_t co) {
     for (std::size_t ci = 0; ci < Cin; ++ci) {
-      for (std::size_t ky = 0; ky < K; ++ky) {
-        V acc[Q][K] = {};
+      for (std::size_t ky0 = 0; ky0 < K; ky0 += Rows) {
+        V acc[Q][Rows * K] = {};
         for (std::size_t y = 0; y < hout; ++y) {
-          const V* row = in + (ci * Hin + y * S + ky) * Win;
           const V* d = d_out + co * hout * wout + y * wout;
+          const V* rows = in + (ci * Hin + y * S + ky0) * Win;
           for (std::size_t x = 0; x < wout; ++x) {
-            V v[K];
+            V g[Q];
 #pragma GCC unroll 16
-            for (std::size_t kx = 0; kx < K; ++kx) v[kx] = row[x * S + kx];
+            for (std::size_t q = 0; q < Q; ++q) g[q] = d[q * hout * wout + x];
 #pragma GCC unroll 16
-            for (std::size_t q = 0; q < Q; ++q) {
-              const V g = d[q * hout * wout + x];
+            for (std::size_t r = 0; r < Rows; ++r)
 #pragma GCC unroll 16
-              for (std::size_t kx = 0; kx < K; ++kx) acc[q][kx] += g * v[kx];
-            }
+              for (std::size_t kx = 0; kx < K; ++kx) {
+                const V v = rows[r * Win + x * S + kx];
+#pragma GCC unroll 16
+                for (std::size_t q = 0; q < Q; ++q) acc[q][r * K + kx] += g[q] * v;
+              }
           }
         }
         for (std::size_t q = 0; q < Q; ++q)
-          for (std::size_t kx = 0; kx < K; ++kx) dw[(((co + q) * Cin + ci) * K + ky) * K + kx] += lane_sum(acc[q][kx]);
+          for (std::size_t t = 0; t < Rows * K; ++t) dw[((co + q) * Cin + ci) * K * K + ky0 * K + t] += lane_sum(acc[q][t]);
       }
     }
   }

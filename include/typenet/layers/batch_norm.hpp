@@ -10,6 +10,7 @@
 // It is the one layer that needs the whole batch, so it implements the batch
 // kernels. Sums over the batch are taken per block, then added in block order:
 // the result does not depend on the number of threads.
+#include <algorithm>
 #include <cmath>
 #include <string_view>
 
@@ -61,16 +62,17 @@ struct batch_norm {
       }
       using T = std::remove_cvref_t<decltype(*a.params)>;
       const T n = static_cast<T>(a.samples * pixels);
-      // Two passes (mean, then squared deviations) for accuracy.
+      // One pass of sums of x - s and (x - s)^2, shifted by the running mean s so that
+      // the variance E[(x - s)^2] - E[x - s]^2 does not cancel once s is near the mean.
       T* mean = a.state;
       T* var = a.state + c;
-      a.for_each_block([&](std::size_t b) { channel_sums(a, b, static_cast<const T*>(nullptr)); });
+      a.for_each_block([&](std::size_t b) { channel_sums(a, b); });
       batch_totals(a, 0, mean);
-      for (std::size_t ch = 0; ch < c; ++ch) mean[ch] /= n;
-      a.for_each_block([&](std::size_t b) { channel_sums(a, b, mean); });
       batch_totals(a, c, var);
       for (std::size_t ch = 0; ch < c; ++ch) {
-        var[ch] /= n;
+        const T shifted_mean = mean[ch] / n;
+        mean[ch] = a.buffers[ch] + shifted_mean;
+        var[ch] = std::max(T(0), var[ch] / n - shifted_mean * shifted_mean);
         a.buffers[ch] = T(1 - momentum) * a.buffers[ch] + T(momentum) * mean[ch];
         a.buffers[c + ch] = T(1 - momentum) * a.buffers[c + ch] + T(momentum) * var[ch] * n / (n - 1);
         var[ch] = T(1) / std::sqrt(var[ch] + T(epsilon));  // from here on: 1 / std
@@ -96,7 +98,7 @@ struct batch_norm {
       a.for_each_block([&](std::size_t b) {
         const auto* in = a.in + b * In::size;
         const auto* dy = a.d_out + b * a.gradient_stride;
-        T* sums = reinterpret_cast<T*>(a.scratch + b * a.scratch_stride);
+        auto* sums = scalars_in<T>(a.scratch + b * a.scratch_stride);
         for (std::size_t ch = 0; ch < c; ++ch) {
           auto dbeta = dy[ch * pixels] - dy[ch * pixels], dgamma = dbeta;
           for (std::size_t i = 0; i < pixels; ++i) {
@@ -135,19 +137,21 @@ struct batch_norm {
       return x;
     }
 
-    // Block b's sums per channel of x (center null) or of (x - center)^2, into its scratch.
-    template <class A, class T>
-    static void channel_sums(const A& a, std::size_t b, const T* center) {
+    // Block b's sums per channel of x - s and (x - s)^2, s the running mean, into its scratch.
+    template <class A>
+    static void channel_sums(const A& a, std::size_t b) {
+      using T = std::remove_cvref_t<decltype(*a.params)>;
       const auto* in = a.in + b * In::size;
-      T* sums = reinterpret_cast<T*>(a.scratch + b * a.scratch_stride);
+      auto* sums = scalars_in<T>(a.scratch + b * a.scratch_stride);
       for (std::size_t ch = 0; ch < c; ++ch) {
         const auto* x = in + ch * pixels;
-        auto s = x[0] - x[0];
-        if (center)
-          for (std::size_t i = 0; i < pixels; ++i) s += (x[i] - center[ch]) * (x[i] - center[ch]);
-        else
-          for (std::size_t i = 0; i < pixels; ++i) s += x[i];
-        sums[(center ? c : 0) + ch] = lane_sum(s * a.valid[b]);
+        const T shift = a.buffers[ch];
+        auto s1 = x[0] - x[0], s2 = s1;
+        for (std::size_t i = 0; i < pixels; ++i) {
+          const auto d = x[i] - shift;
+          s1 += d, s2 += d * d;
+        }
+        sums[ch] = lane_sum(s1 * a.valid[b]), sums[c + ch] = lane_sum(s2 * a.valid[b]);
       }
     }
 
@@ -156,7 +160,7 @@ struct batch_norm {
     static void batch_totals(const A& a, std::size_t at, T* total) {
       for (std::size_t ch = 0; ch < c; ++ch) {
         T s = 0;
-        for (std::size_t b = 0; b < a.blocks; ++b) s += reinterpret_cast<const T*>(a.scratch + b * a.scratch_stride)[at + ch];
+        for (std::size_t b = 0; b < a.blocks; ++b) s += scalars_in<T>(a.scratch + b * a.scratch_stride)[at + ch];
         total[ch] = s;
       }
     }

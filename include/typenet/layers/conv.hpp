@@ -109,7 +109,7 @@ struct conv {
     static void input_gradient(const A& a) {
       using V = std::remove_cvref_t<decltype(*a.in)>;
       using T = std::remove_cvref_t<decltype(*a.params)>;
-      T* flipped = reinterpret_cast<T*>(a.scratch + flipped_weights_at);
+      auto* flipped = scalars_in<T>(a.scratch + flipped_weights_at);
       for (std::size_t co = 0; co < cout; ++co)
         for (std::size_t ci = 0; ci < cin; ++ci)
           for (std::size_t i = 0; i < k * k; ++i)

@@ -31,17 +31,24 @@ struct dropout {
       using T = scalar_of<V>;
       constexpr std::size_t lanes = lanes_of<V>;
       using U = pack<std::uint32_t, lanes>;
-      U h{};
-      for (std::size_t l = 0; l < lanes; ++l) h[l] = static_cast<std::uint32_t>((a.first_sample + l) * In::size + i);
+      U h = lane_index<U>() * static_cast<std::uint32_t>(In::size) +
+            static_cast<std::uint32_t>(a.first_sample * In::size + i);
       h ^= static_cast<std::uint32_t>(a.key);
       h *= 0x9e3779b1u;
       h ^= static_cast<std::uint32_t>(a.key >> 32);
       h ^= h >> 16; h *= 0x85ebca6bu; h ^= h >> 13; h *= 0xc2b2ae35u; h ^= h >> 16;
       constexpr auto threshold = static_cast<std::uint32_t>(Rate * 4294967296.0);
       constexpr T scale = static_cast<T>(1.0 / (1.0 - Rate));
-      V m;
-      for (std::size_t l = 0; l < lanes; ++l) m[l] = h[l] >= threshold ? scale : T(0);
-      return m;
+      // The comparison's lanes widened to the scalar's width (64-bit for double).
+      using mask = decltype(V{} < V{});
+      return __builtin_convertvector(h >= threshold, mask) ? V{} + scale : V{};
+    }
+
+    template <class U>
+    static constexpr U lane_index() {
+      U u{};
+      for (std::size_t l = 0; l < lanes_of<U>; ++l) u[l] = static_cast<std::uint32_t>(l);
+      return u;
     }
 
     template <class A>

@@ -37,6 +37,7 @@ inline bool parse_command_line(int argc, char** argv, training_options& o, int& 
   app.add_option("--threads", o.threads, "worker threads (0: all cores); results do not depend on it");
   app.add_option("--checkpoint-dir", o.checkpoint_dir, "where checkpoints, log and pictures go");
   app.add_flag("--resume", o.resume, "continue from <checkpoint-dir>/last.safetensors");
+  app.add_option("--stop-after", o.stop_after, "stop after this epoch (continue later with --resume)");
   app.add_option("--log", o.log, "CSV of per-epoch metrics (default <checkpoint-dir>/log.csv)");
   app.add_option("--train-limit", o.train_limit, "train on the first N training images only (0: all)");
   app.add_option("--evaluate", o.evaluate, "evaluate this checkpoint on the test set and stop")->check(CLI::ExistingFile);

@@ -30,6 +30,7 @@ struct training_options {
   std::optional<std::string> data;  // else TYPENET_DATA, data/, ...
   std::string checkpoint_dir = "runs/default";
   bool resume = false;
+  std::size_t stop_after = 0;       // stop after this epoch as if interrupted (0: never); --resume continues
   std::optional<std::string> log;   // default: <checkpoint_dir>/log.csv
   std::size_t train_limit = 0;      // use only the first N training images (0: all), for smoke tests
   std::size_t plot_misclassified = 60;

@@ -239,6 +239,11 @@ void train(const training_options& o) {
     std::printf("resuming after epoch %zu from %s\n", first_epoch - 1, last.c_str());
   }
   epoch_log log(o.log ? std::filesystem::path(*o.log) : dir / "log.csv");
+  const auto diverged = [&](const std::string& what, std::size_t epoch, std::size_t batch) {
+    throw training_error(what + " at epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch + 1) +
+                         ": lower --lr (now " + std::to_string(o.lr) + ") or check the data" +
+                         (std::filesystem::exists(last) ? "; the last good checkpoint is " + last.string() : ""));
+  };
 
   std::vector<std::size_t> order(train_set.count);
   std::vector<float> batch_pixels(o.batch * Net::input_size), batch_labels(o.batch);
@@ -273,10 +278,7 @@ void train(const training_options& o) {
 
       const float loss = m.template train_forward_backward<Loss>(batch_pixels, batch_labels, n,
                                                                   random_key(o.seed, stream::dropout, step));
-      if (!std::isfinite(loss))
-        throw training_error("the loss became " + std::to_string(loss) + " at epoch " + std::to_string(epoch) + ", batch " +
-                             std::to_string(b + 1) + ": lower --lr (now " + std::to_string(o.lr) +
-                             ") or check the data; the last good checkpoint is " + last.string());
+      if (!std::isfinite(loss)) diverged("the loss became " + std::to_string(loss), epoch, b);
       const auto out = m.outputs();
       for (std::size_t s = 0; s < n; ++s)
         correct += detail::argmax(out.subspan(s * Net::output_size, Net::output_size)) == train_set.labels[indices[s]];
@@ -292,6 +294,8 @@ void train(const training_options& o) {
             opt.step(m.parameters(), std::span<const float>(m.gradients()), lr);
           },
           optimizer);
+      if (!std::ranges::all_of(m.parameters(), [](float p) { return std::isfinite(p); }))
+        diverged("a weight became infinite or NaN", epoch, b);
       bar.update(b + 1, loss_sum / seen, 100.0 * correct / seen);
     }
     bar.finish();
@@ -321,6 +325,10 @@ void train(const training_options& o) {
       std::printf("warning: the training loss has not fallen in the first epoch (first batch %.4f, epoch mean %.4f): "
                   "the learning rate may be too high or too low\n",
                   first_loss, r.train_loss);
+    if (epoch == o.stop_after) {
+      std::printf("stopped after epoch %zu as asked; continue with --resume\n", epoch);
+      return;
+    }
   }
 
   if (!last_eval.predictions.empty()) {

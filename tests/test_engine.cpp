@@ -1,0 +1,216 @@
+// The engine's forward values against hand computations, batches of any size,
+// bit-identical results whatever the thread count, optimizers and schedules.
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <cstring>
+#include <numbers>
+#include <tbb/global_control.h>
+#include <tbb/task_arena.h>
+#include <typenet/engine/loss.hpp>
+#include <typenet/engine/model.hpp>
+#include <typenet/engine/optimizer.hpp>
+#include <typenet/engine/schedule.hpp>
+#include <typenet/typenet.hpp>
+#include <vector>
+
+#include "../examples/ref11k.hpp"
+
+using namespace typenet;
+namespace tt = boost::test_tools;
+
+namespace {
+template <class Net>
+std::vector<double> forward_one(const std::vector<double>& params, const std::vector<double>& input, mode m = mode::eval) {
+  model<Net, double> net(1);
+  net.initialize(1);
+  std::copy(params.begin(), params.end(), net.parameters().begin());
+  const auto out = net.forward(input, 1, m);
+  return {out.begin(), out.end()};
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(forward_values)
+
+BOOST_AUTO_TEST_CASE(conv_is_a_cross_correlation) {
+  // 1x3x3 input 1..9, kernel [[1,0],[0,-1]] + bias 0.5: out[y][x] = in[y][x] - in[y+1][x+1] + 0.5 = -3.5
+  const auto out = forward_one<network<input<1, 3, 3>, conv<1, 2, 1, 0, bias::on>>>({1, 0, 0, -1, 0.5},
+                                                                                    {1, 2, 3, 4, 5, 6, 7, 8, 9});
+  BOOST_TEST(out == std::vector<double>({-3.5, -3.5, -3.5, -3.5}), tt::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(conv_with_padding_and_stride) {
+  // All-ones 3x3 kernel over 1..9 padded by 1, stride 2: corners of the padded map.
+  const auto out = forward_one<network<input<1, 3, 3>, conv<1, 3, 2, 1>>>(std::vector<double>(9, 1.0),
+                                                                          {1, 2, 3, 4, 5, 6, 7, 8, 9});
+  BOOST_TEST(out == std::vector<double>({1 + 2 + 4 + 5, 2 + 3 + 5 + 6, 4 + 5 + 7 + 8, 5 + 6 + 8 + 9}), tt::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(conv_sums_over_input_channels) {
+  // Two channels, 1x1 kernel weights 2 and -1: 2 * a - b.
+  const auto out = forward_one<network<input<2, 1, 2>, conv<1, 1>>>({2, -1}, {3, 4, 1, 1});
+  BOOST_TEST(out == std::vector<double>({5, 7}), tt::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(pooling) {
+  const std::vector<double> in{1, 5, 2, 0, 3, 4, 8, 1, 0, 0, 9, 9, 7, 1, 9, 6};
+  const auto max = forward_one<network<input<1, 4, 4>, max_pool<2>>>({}, in);
+  const auto mean = forward_one<network<input<1, 4, 4>, avg_pool<2>>>({}, in);
+  const auto global = forward_one<network<input<1, 4, 4>, global_avg_pool>>({}, in);
+  BOOST_TEST(max == std::vector<double>({5, 8, 7, 9}), tt::per_element());
+  BOOST_TEST(mean == std::vector<double>({3.25, 2.75, 2, 8.25}), tt::per_element());
+  BOOST_TEST(global == std::vector<double>({65.0 / 16}), tt::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(softmax_and_log_softmax) {
+  const auto p = forward_one<network<input<3>, softmax>>({}, {0, std::log(2.0), std::log(5.0)});
+  BOOST_TEST(p[0] == 1.0 / 8, tt::tolerance(1e-14));
+  BOOST_TEST(p[1] == 2.0 / 8, tt::tolerance(1e-14));
+  BOOST_TEST(p[2] == 5.0 / 8, tt::tolerance(1e-14));
+  const auto l = forward_one<network<input<3>, log_softmax>>({}, {1000, 1000 + std::log(3.0), 0});  // no overflow
+  BOOST_TEST(l[0] == std::log(0.25), tt::tolerance(1e-12));
+  BOOST_TEST(l[1] == std::log(0.75), tt::tolerance(1e-12));
+}
+
+BOOST_AUTO_TEST_CASE(batch_norm_in_training_and_evaluation) {
+  // One channel, batch of 4 scalars 1, 2, 3, 6: mean 3, biased variance 3.5, unbiased 14/3.
+  using net = network<input<1>, batch_norm>;
+  model<net, double> m(4);
+  m.initialize(1);
+  m.parameters()[0] = 2, m.parameters()[1] = 1;  // gamma, beta
+  const std::vector<double> x{1, 2, 3, 6};
+  const auto y = m.forward(x, 4, mode::train);
+  const double sd = std::sqrt(3.5 + 1e-5);
+  for (std::size_t i = 0; i < 4; ++i) BOOST_TEST(y[i] == 2 * (x[i] - 3) / sd + 1, tt::tolerance(1e-12));
+  BOOST_TEST(m.buffers()[0] == 0.1 * 3, tt::tolerance(1e-12));                  // running mean
+  BOOST_TEST(m.buffers()[1] == 0.9 * 1 + 0.1 * 14.0 / 3, tt::tolerance(1e-12));  // running variance, unbiased
+  const auto e = m.forward(std::vector<double>{1}, 1, mode::eval);
+  BOOST_TEST(e[0] == 2 * (1 - 0.3) / std::sqrt(m.buffers()[1] + 1e-5) + 1, tt::tolerance(1e-12));
+}
+
+BOOST_AUTO_TEST_CASE(dropout_drops_at_its_rate_and_only_in_training) {
+  using net = network<input<1000>, dropout<0.25>>;
+  model<net> m(16);
+  const std::vector<float> ones(16 * 1000, 1.0f);
+  const auto y = m.forward(ones, 16, mode::train, 99);
+  const auto kept = std::count(y.begin(), y.end(), 1.0f / 0.75f);
+  const auto dropped = std::count(y.begin(), y.end(), 0.0f);
+  BOOST_TEST(kept + dropped == 16000);
+  BOOST_TEST(std::abs(dropped / 16000.0 - 0.25) < 0.02);
+  const auto e = m.forward(ones, 16, mode::eval);
+  BOOST_TEST(std::count(e.begin(), e.end(), 1.0f) == 16000);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(a_sample_gets_the_same_output_in_any_batch) {
+  // Evaluation is per sample: a batch of 37 (2 full blocks and a partial one) and
+  // batches of 1 give identical outputs.
+  using net = examples::ref11k;
+  model<net> big(37), one(1);
+  big.initialize(3), one.initialize(3);
+  random_sequence rng(5);
+  std::vector<float> x(37 * net::input_size);
+  for (float& v : x) v = static_cast<float>(rng.uniform(-0.5, 2.5));
+  const auto all = big.forward(x, 37, mode::eval);
+  const std::vector<float> outputs(all.begin(), all.end());
+  for (std::size_t s : {0u, 15u, 16u, 36u}) {
+    const auto single = one.forward(std::span<const float>(x).subspan(s * net::input_size, net::input_size), 1, mode::eval);
+    for (std::size_t k = 0; k < 10; ++k) BOOST_TEST(single[k] == outputs[s * 10 + k]);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(training_is_bit_identical_whatever_the_thread_count) {
+  using net = examples::ref11k;
+  random_sequence rng(11);
+  std::vector<float> x(100 * net::input_size), labels(100);
+  for (float& v : x) v = static_cast<float>(rng.uniform(-0.5, 2.5));
+  for (float& l : labels) l = static_cast<float>(rng.below(10));
+  // More workers than cores, so that 8 threads really run 8 ways.
+  tbb::global_control allow(tbb::global_control::max_allowed_parallelism, 8);
+  const auto run = [&](int threads) {
+    tbb::task_arena arena(threads);
+    std::vector<float> params;
+    arena.execute([&] {
+      model<net> m(100);  // 100 samples: 6 full blocks and a partial one
+      m.initialize(42);
+      sgd opt{.momentum = 0.9};
+      for (std::uint64_t step = 0; step < 3; ++step) {
+        m.train_forward_backward<nll_loss>(x, labels, 100, step);
+        opt.step(m.parameters(), std::span<const float>(m.gradients()), 0.05);
+      }
+      params.assign(m.parameters().begin(), m.parameters().end());
+      params.insert(params.end(), m.buffers().begin(), m.buffers().end());
+    });
+    return params;
+  };
+  const auto one = run(1), two = run(2), eight = run(8);
+  BOOST_TEST(one.size() == net::parameter_count + net::buffer_count);
+  BOOST_TEST(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+  BOOST_TEST(std::memcmp(one.data(), eight.data(), one.size() * sizeof(float)) == 0);
+  model<net> fresh(1);
+  fresh.initialize(42);
+  BOOST_TEST(std::memcmp(one.data(), fresh.parameters().data(), net::parameter_count * sizeof(float)) != 0);  // it trained
+}
+
+BOOST_AUTO_TEST_SUITE(optimizers)
+
+BOOST_AUTO_TEST_CASE(sgd_with_momentum_follows_pytorch) {
+  // PyTorch: v1 = g, p1 = p0 - lr v1; v2 = mu v1 + g, p2 = p1 - lr v2 (g constant 1, lr 0.1, mu 0.9).
+  std::vector<float> p{1.0f};
+  const std::vector<float> g{1.0f};
+  sgd opt{.momentum = 0.9};
+  opt.step(std::span<float>(p), std::span<const float>(g), 0.1);
+  BOOST_TEST(p[0] == 0.9f, tt::tolerance(1e-6f));
+  opt.step(std::span<float>(p), std::span<const float>(g), 0.1);
+  BOOST_TEST(p[0] == 0.9f - 0.19f, tt::tolerance(1e-6f));
+}
+
+BOOST_AUTO_TEST_CASE(sgd_nesterov_and_weight_decay) {
+  std::vector<double> p{2.0};
+  const std::vector<double> g{1.0};
+  sgd opt{.momentum = 0.5, .nesterov = true, .weight_decay = 0.1};
+  opt.step(std::span<double>(p), std::span<const double>(g), 0.1);
+  // g' = 1 + 0.1 * 2 = 1.2; v = 1.2; step = g' + mu v = 1.8; p = 2 - 0.18
+  BOOST_TEST(p[0] == 1.82, tt::tolerance(1e-12));
+}
+
+BOOST_AUTO_TEST_CASE(adam_first_step_is_lr_times_sign) {
+  std::vector<double> p{1.0, -1.0};
+  const std::vector<double> g{0.3, -2.0};
+  adam opt;
+  opt.step(std::span<double>(p), std::span<const double>(g), 0.01);
+  BOOST_TEST(p[0] == 1.0 - 0.01, tt::tolerance(1e-6));
+  BOOST_TEST(p[1] == -1.0 + 0.01, tt::tolerance(1e-6));
+}
+
+BOOST_AUTO_TEST_CASE(adamw_decays_the_weights_apart_from_the_gradient) {
+  std::vector<double> p{1.0};
+  const std::vector<double> g{0.0};
+  adamw opt{.weight_decay = 0.5};
+  opt.step(std::span<double>(p), std::span<const double>(g), 0.1);
+  BOOST_TEST(p[0] == 1.0 - 0.1 * 0.5, tt::tolerance(1e-12));
+}
+
+BOOST_AUTO_TEST_CASE(one_cycle_follows_pytorch) {
+  const one_cycle s{.max_lr = 0.05, .total_steps = 100};
+  BOOST_TEST(s.learning_rate(0) == 0.05 / 25, tt::tolerance(1e-12));
+  BOOST_TEST(s.learning_rate(29) == 0.05, tt::tolerance(1e-12));  // the peak at pct_start * total - 1
+  BOOST_TEST(s.learning_rate(99) == 0.05 / 25 / 1e4, tt::tolerance(1e-9));
+  BOOST_TEST(*s.momentum(0) == 0.95, tt::tolerance(1e-12));
+  BOOST_TEST(*s.momentum(29) == 0.85, tt::tolerance(1e-12));
+  // Half-way up: the mean of start and peak.
+  BOOST_TEST(s.learning_rate(14) == (0.002 + 0.05) / 2 + (0.002 - 0.05) / 2 * std::cos(std::numbers::pi * 14 / 29),
+             tt::tolerance(1e-12));
+}
+
+BOOST_AUTO_TEST_CASE(step_and_cosine_schedules) {
+  const step_schedule st{.lr = 0.1, .step_size = 10, .gamma = 0.5};
+  BOOST_TEST(st.learning_rate(9) == 0.1, tt::tolerance(1e-12));
+  BOOST_TEST(st.learning_rate(25) == 0.025, tt::tolerance(1e-12));
+  const cosine_schedule c{.lr = 0.1, .total_steps = 100};
+  BOOST_TEST(c.learning_rate(0) == 0.1, tt::tolerance(1e-12));
+  BOOST_TEST(c.learning_rate(50) == 0.05, tt::tolerance(1e-12));
+  BOOST_TEST(c.learning_rate(100) == 0.0, tt::tolerance(1e-12));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

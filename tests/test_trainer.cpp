@@ -1,0 +1,128 @@
+// The generated trainer on real MNIST data: a short training run that must
+// learn, resuming that is bit-identical to not stopping, checkpoints that refuse
+// another network, and a run that stops cleanly when the loss blows up.
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <typenet/trainer_main.hpp>
+
+#include "../examples/ref11k.hpp"
+
+using namespace typenet;
+
+namespace {
+struct scratch_dir {
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("typenet-trainer-" + std::to_string(::getpid()) + "-" +
+                                boost::unit_test::framework::current_test_case().p_name.get());
+  scratch_dir() { std::filesystem::remove_all(path); }
+  ~scratch_dir() { std::filesystem::remove_all(path); }
+};
+
+training_options small_run(const std::filesystem::path& dir) {
+  training_options o;
+  o.data = TYPENET_TEST_DATA_DIR;
+  o.checkpoint_dir = dir.string();
+  o.batch = 64;
+  o.threads = 2;
+  return o;
+}
+
+// The last row of the trainer's CSV log, as numbers.
+std::vector<double> last_log_row(const std::filesystem::path& csv) {
+  std::ifstream in(csv);
+  std::string line, last;
+  std::getline(in, line);
+  BOOST_TEST(line == "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds");
+  while (std::getline(in, line)) last = line;
+  std::vector<double> row;
+  std::stringstream cells(last);
+  for (std::string cell; std::getline(cells, cell, ',');) row.push_back(std::stod(cell));
+  return row;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_short_run_learns_mnist) {
+  scratch_dir dir;
+  training_options o = small_run(dir.path);
+  o.epochs = 2;
+  o.train_limit = 6000;
+  train<examples::ref11k>(o);
+  const auto row = last_log_row(dir.path / "log.csv");
+  BOOST_TEST(row.at(0) == 2);
+  BOOST_TEST_MESSAGE("validation accuracy after 2 epochs on 6,000 images: " << row.at(4) << "%");
+  BOOST_TEST(row.at(4) > 90.0);  // accuracy on the 10,000 test images, in percent
+  BOOST_TEST(row.at(3) < 0.5);   // validation loss
+  BOOST_TEST(std::filesystem::exists(dir.path / "last.safetensors"));
+  BOOST_TEST(std::filesystem::exists(dir.path / "best.safetensors"));
+  BOOST_TEST(std::filesystem::exists(dir.path / "misclassified.png"));
+}
+
+BOOST_AUTO_TEST_CASE(resuming_gives_the_same_weights_as_not_stopping) {
+  scratch_dir dir;
+  training_options o = small_run(dir.path / "straight");
+  o.epochs = 2;
+  o.train_limit = 640;
+  o.augment.translate_pixels = 1;  // every random stream in play: init, shuffle, dropout, augmentation
+  train<examples::ref11k>(o);
+
+  training_options interrupted = o;
+  interrupted.checkpoint_dir = (dir.path / "interrupted").string();
+  interrupted.stop_after = 1;
+  train<examples::ref11k>(interrupted);
+  interrupted.stop_after = 0;
+  interrupted.resume = true;
+  interrupted.threads = 1;  // and on another thread count
+  train<examples::ref11k>(interrupted);
+
+  const auto a = load_safetensors(dir.path / "straight" / "last.safetensors");
+  const auto b = load_safetensors(dir.path / "interrupted" / "last.safetensors");
+  BOOST_TEST(a.metadata.at("epoch") == "2");
+  BOOST_TEST(b.metadata.at("epoch") == "2");
+  BOOST_REQUIRE(a.tensors.size() == b.tensors.size());
+  for (std::size_t i = 0; i < a.tensors.size(); ++i) {
+    BOOST_TEST_CONTEXT(a.tensors[i].name) { BOOST_TEST((a.tensors[i].data == b.tensors[i].data)); }
+  }
+  BOOST_TEST(last_log_row(dir.path / "interrupted" / "log.csv").at(0) == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_checkpoint_of_another_network_is_refused) {
+  scratch_dir dir;
+  std::filesystem::create_directories(dir.path);
+  model<examples::ref11k> m(1);
+  m.initialize(1);
+  save_checkpoint(dir.path / "ref11k.safetensors", m, std::vector<double>{}, {});
+
+  using other = network<input<1, 28, 28>, conv<8, 3>, batch_norm, relu, global_avg_pool, dense<10>, log_softmax>;
+  model<other> o(1);
+  std::vector<double> state;
+  BOOST_CHECK_EXCEPTION(load_checkpoint(dir.path / "ref11k.safetensors", o, state), checkpoint_error,
+                        [](const checkpoint_error& e) {
+                          const std::string what = e.what();
+                          return what.find("ref11k.safetensors") != std::string::npos &&
+                                 what.find("another network") != std::string::npos &&
+                                 what.find("'0.weight' has shape [16,1,3,3]") != std::string::npos;
+                        });
+}
+
+BOOST_AUTO_TEST_CASE(a_loss_that_blows_up_stops_training_with_advice) {
+  scratch_dir dir;
+  training_options o = small_run(dir.path);
+  o.epochs = 1;
+  o.train_limit = 640;
+  o.schedule = "constant";
+  o.lr = 1e30;
+  BOOST_CHECK_EXCEPTION(train<examples::ref11k>(o), training_error, [](const training_error& e) {
+    return std::string(e.what()).find("lower --lr") != std::string::npos;
+  });
+}
+
+BOOST_AUTO_TEST_CASE(data_of_the_wrong_shape_is_refused) {
+  scratch_dir dir;
+  training_options o = small_run(dir.path);
+  using small_input = network<input<1, 20, 20>, conv<4, 3>, global_avg_pool, dense<10>, log_softmax>;
+  BOOST_CHECK_EXCEPTION(train<small_input>(o), data_error, [](const data_error& e) {
+    return std::string(e.what()).find("images are 1x28x28 but the network's input is 1x20x20") != std::string::npos;
+  });
+}

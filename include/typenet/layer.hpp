@@ -31,8 +31,9 @@
 //   forward(block_args), backward(block_args)
 //                                      one block of samples, independent of the others
 //   forward_batch(batch_args), backward_batch(batch_args)
-//                                      optional: for layers that need the whole batch (batch
-//                                      norm); the engine calls these instead when present.
+//                                      optional: for layers that need the whole batch in
+//                                      training (batch norm); the engine calls these instead
+//                                      when training, and forward() in evaluation.
 // Kernels see one block of `lanes` samples: every activation is a pack (pack.hpp), laid out
 // [channel][row][column]. backward() adds the block's parameter gradients into `grads` and
 // writes `d_in` unless it is null (the first layer has no input gradient to give).

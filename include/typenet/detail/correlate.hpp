@@ -110,14 +110,30 @@ struct correlation {
 
 // Copies a [C][H][W] map into the middle of a zero [C][H + 2*Border][W + 2*Border]
 // map, spreading its pixels Spread apart (Spread > 1 undoes a stride in backward).
+// Without spreading only the border is zeroed: the rest is overwritten anyway.
 template <std::size_t C, std::size_t H, std::size_t W, std::size_t Border, std::size_t Spread, class V>
 void embed(const V* in, V* out) {
   constexpr std::size_t ho = (H - 1) * Spread + 1 + 2 * Border;
   constexpr std::size_t wo = (W - 1) * Spread + 1 + 2 * Border;
-  std::fill(out, out + C * ho * wo, V{});
-  for (std::size_t c = 0; c < C; ++c)
-    for (std::size_t y = 0; y < H; ++y)
-      for (std::size_t x = 0; x < W; ++x) out[(c * ho + Border + y * Spread) * wo + Border + x * Spread] = in[(c * H + y) * W + x];
+  if constexpr (Spread > 1) {
+    std::fill(out, out + C * ho * wo, V{});
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t y = 0; y < H; ++y)
+        for (std::size_t x = 0; x < W; ++x)
+          out[(c * ho + Border + y * Spread) * wo + Border + x * Spread] = in[(c * H + y) * W + x];
+  } else {
+    for (std::size_t c = 0; c < C; ++c) {
+      V* plane = out + c * ho * wo;
+      std::fill(plane, plane + Border * wo, V{});
+      for (std::size_t y = 0; y < H; ++y) {
+        V* row = plane + (Border + y) * wo;
+        std::fill(row, row + Border, V{});
+        std::copy(in + (c * H + y) * W, in + (c * H + y + 1) * W, row + Border);
+        std::fill(row + Border + W, row + wo, V{});
+      }
+      std::fill(plane + (Border + H) * wo, plane + ho * wo, V{});
+    }
+  }
 }
 
 }  // namespace typenet::detail

@@ -278,20 +278,28 @@ class model {
     return i;
   }
 
-  template <std::size_t I = 0>
+  // Evaluation needs no batch statistics: the whole network is one segment.
   void run_forward(mode run_mode, std::uint64_t key) {
+    if (run_mode == mode::train) return run_training_forward(key);
+    run_blocks([&](std::size_t b) {
+      each_layer([&]<std::size_t I>() { Net::template layer<I>::forward(block_of<I>(b, mode::eval, key)); });
+    });
+  }
+
+  template <std::size_t I = 0>
+  void run_training_forward(std::uint64_t key) {
     if constexpr (I < depth) {
       if constexpr (is_batch_layer(I)) {
-        Net::template layer<I>::forward_batch(batch_of<I>(run_mode));
-        run_forward<I + 1>(run_mode, key);
+        Net::template layer<I>::forward_batch(batch_of<I>(mode::train));
+        run_training_forward<I + 1>(key);
       } else {
         constexpr std::size_t end = segment_end(I);
         run_blocks([&](std::size_t b) {
           [&]<std::size_t... J>(std::index_sequence<J...>) {
-            (Net::template layer<I + J>::forward(block_of<I + J>(b, run_mode, key)), ...);
+            (Net::template layer<I + J>::forward(block_of<I + J>(b, mode::train, key)), ...);
           }(std::make_index_sequence<end - I>{});
         });
-        run_forward<end>(run_mode, key);
+        run_training_forward<end>(key);
       }
     }
   }

@@ -56,10 +56,6 @@ struct batch_norm {
 
     template <class A>
     static void forward_batch(const A& a) {
-      if (a.run_mode == mode::eval) {
-        a.for_each_block([&](std::size_t b) { forward(block(a, b)); });
-        return;
-      }
       using T = std::remove_cvref_t<decltype(*a.params)>;
       const T n = static_cast<T>(a.samples * pixels);
       // One pass of sums of x - s and (x - s)^2, shifted by the running mean s so that
@@ -128,15 +124,6 @@ struct batch_norm {
     }
 
    private:
-    template <class A>
-    static auto block(const A& a, std::size_t b) {
-      using V = std::remove_cvref_t<decltype(*a.in)>;
-      using T = std::remove_cvref_t<decltype(*a.params)>;
-      block_args<V, T> x{};
-      x.params = a.params, x.buffers = a.buffers, x.in = a.in + b * In::size, x.out = a.out + b * In::size;
-      return x;
-    }
-
     // Block b's sums per channel of x - s and (x - s)^2, s the running mean, into its scratch.
     template <class A>
     static void channel_sums(const A& a, std::size_t b) {

@@ -173,6 +173,22 @@ BOOST_AUTO_TEST_CASE(train_class_counts_are_the_published_ones) {
   BOOST_TEST(counts == published, boost::test_tools::per_element());
 }
 
+// Fashion-MNIST comes from Debian's dataset-fashion-mnist (scripts/setup installs it)
+// in the same format: 6,000 training images of each of its 10 clothing classes.
+BOOST_AUTO_TEST_CASE(fashion_mnist_from_debian_loads) {
+  const fs::path dir = "/usr/share/datasets/fashion-mnist";
+  BOOST_REQUIRE_MESSAGE(fs::exists(dir), dir << " is missing: apt-get install dataset-fashion-mnist");
+  const typenet::dataset train = typenet::load_idx_dataset(dir, "train");
+  const typenet::dataset test = typenet::load_idx_dataset(dir, "t10k");
+  BOOST_TEST(train.count == 60000u);
+  BOOST_TEST(test.count == 10000u);
+  BOOST_TEST(train.rows == 28u);
+  BOOST_TEST(train.cols == 28u);
+  std::array<std::size_t, 10> counts{};
+  for (const std::uint8_t label : train.labels) ++counts.at(label);
+  for (const std::size_t c : counts) BOOST_TEST(c == 6000u);
+}
+
 BOOST_AUTO_TEST_CASE(pixels_lie_in_0_1_with_the_published_statistics) {
   const auto [lowest, highest] = std::ranges::minmax(mnist_train().pixels);
   BOOST_TEST(lowest == 0.0f);

@@ -12,7 +12,8 @@
 namespace backprop {
 
 using net = typenet::network<typenet::input<2>, typenet::dense<2>, typenet::sigmoid, typenet::dense<2>, typenet::sigmoid>;
-using model = typenet::model<net, double>;
+// Every layer's output stays readable (the sigmoids would otherwise overwrite h and o).
+using model = typenet::model<net, double, typenet::activation_memory::kept>;
 
 // The course's starting point.
 inline constexpr std::array<double, 2> targets{0.01, 0.99};  // T1, T2

@@ -25,6 +25,9 @@
 //   kernel, stride                     its step of the receptive field
 //   multiply_adds                      per sample, forward
 //   scratch_size                       packs of per-block scratch it needs during a call
+//   in_place                           it may write its output over its input: out[i] needs
+//                                      only in[i], and backward never reads `in`
+//   backward_reads_output              backward reads `out` (so no later layer may overwrite it)
 //   state_size                         scalars it keeps from forward to backward of a step
 //   parameter_tensors, buffer_tensors  names and shapes, for checkpoints (PyTorch names)
 //   initialize(params, buffers, rng)   PyTorch's default initialisation
@@ -74,6 +77,8 @@ struct layer_defaults {
   static constexpr std::size_t multiply_adds = 0;
   static constexpr std::size_t scratch_size = 0;
   static constexpr std::size_t state_size = 0;
+  static constexpr bool in_place = false;
+  static constexpr bool backward_reads_output = true;
   static constexpr std::array<tensor_info, 0> parameter_tensors{};
   static constexpr std::array<tensor_info, 0> buffer_tensors{};
   template <class T>

@@ -42,6 +42,7 @@ struct layer_facts {
   std::size_t kernel, stride;
   std::size_t receptive_field, jump;        // after this layer, in input pixels
   std::size_t multiply_adds;                // per sample, forward
+  bool overwrites_input;                    // its output takes its input's memory (see layer.hpp)
 };
 
 namespace detail {
@@ -91,7 +92,8 @@ struct network {
         layer<I>::output_shape::size,
         layer<I>::parameter_count, 0, layer<I>::buffer_count, 0,
         layer<I>::kernel, layer<I>::stride, 0, 0,
-        layer<I>::multiply_adds}...};
+        layer<I>::multiply_adds,
+        layer<I>::in_place && (I == 0 || !layer<I - (I > 0)>::backward_reads_output)}...};
     std::size_t parameters = 0, buffers = 0, field = 1, jump = 1;
     for (auto& l : f) {
       l.parameter_offset = parameters, parameters += l.parameter_count;
@@ -115,8 +117,10 @@ struct network {
   static constexpr std::size_t parameter_count = total([](const layer_facts& l) { return l.parameter_count; });
   static constexpr std::size_t buffer_count = total([](const layer_facts& l) { return l.buffer_count; });
   static constexpr std::size_t multiply_adds = total([](const layer_facts& l) { return l.multiply_adds; });
-  // Activation scalars per sample, input included: what one sample costs to keep for backward.
-  static constexpr std::size_t activation_size = Input::size + total([](const layer_facts& l) { return l.output_size; });
+  // Activation scalars kept per sample for backward, input included (a layer that
+  // overwrites its input costs nothing).
+  static constexpr std::size_t activation_size =
+      Input::size + total([](const layer_facts& l) { return l.overwrites_input ? 0 : l.output_size; });
   static constexpr std::size_t receptive_field = facts[depth - 1].receptive_field;
   static constexpr std::size_t jump = facts[depth - 1].jump;
   static constexpr std::size_t input_size = Input::size;

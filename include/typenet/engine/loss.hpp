@@ -19,33 +19,30 @@ namespace typenet {
 
 // Each loss: value(out, target, grad, scale) returns the per-lane loss and writes
 // grad = scale * dE/d(out).
-struct l2_loss {
-  template <std::size_t Outputs> static constexpr std::size_t target_size = Outputs;
-  template <std::size_t N, class V, class T>
-  static V value(const V* out, const V* target, V* grad, T scale) {
-    V e{};
-    for (std::size_t i = 0; i < N; ++i) {
-      const V d = out[i] - target[i];
-      e += d * d * T(0.5);
-      grad[i] = d * scale;
-    }
-    return e;
-  }
-};
 
-struct mse_loss {
+namespace detail {
+// E = k(N) sum (a - t)^2, dE/da = 2 k(N) (a - t), for N outputs.
+template <class Weight>
+struct squared_error {
   template <std::size_t Outputs> static constexpr std::size_t target_size = Outputs;
   template <std::size_t N, class V, class T>
   static V value(const V* out, const V* target, V* grad, T scale) {
+    constexpr T k = static_cast<T>(Weight::template of<N>);
     V e{};
     for (std::size_t i = 0; i < N; ++i) {
       const V d = out[i] - target[i];
-      e += d * d * (T(1) / N);
-      grad[i] = d * (T(2) / N * scale);
+      e += d * d * k;
+      grad[i] = d * (2 * k * scale);
     }
     return e;
   }
 };
+struct half { template <std::size_t N> static constexpr double of = 0.5; };
+struct mean { template <std::size_t N> static constexpr double of = 1.0 / N; };
+}  // namespace detail
+
+struct l2_loss : detail::squared_error<detail::half> {};
+struct mse_loss : detail::squared_error<detail::mean> {};
 
 struct nll_loss {
   template <std::size_t Outputs> static constexpr std::size_t target_size = 1;

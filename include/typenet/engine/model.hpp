@@ -54,7 +54,12 @@ constexpr std::size_t max_over_layers(std::index_sequence<I...>, auto field) {
 }
 }  // namespace detail
 
-template <class Net, class T = float, std::size_t Lanes = default_lanes<T>>
+// What the arena keeps: reused (layers that may, write their output over their
+// input) or kept (every layer's output stays readable, for looking inside).
+enum class activation_memory { reused, kept };
+
+template <class Net, class T = float, activation_memory Memory = activation_memory::reused,
+          std::size_t Lanes = default_lanes<T>>
 class model {
  public:
   using network = Net;
@@ -69,7 +74,7 @@ class model {
         gradients_(Net::parameter_count),
         buffers_(Net::buffer_count),
         state_(state_offset<depth>),
-        activations_(max_blocks_ * Net::activation_size),
+        activations_(max_blocks_ * activation_size),
         d_a_(max_blocks_ * largest_activation),
         d_b_(max_blocks_ * largest_activation),
         scratch_(max_blocks_ * scratch_stride),
@@ -112,9 +117,9 @@ class model {
     return std::span<const T>(outputs_.data(), count_ * Net::output_size);
   }
 
-  // Output of layer I (or the input, for I = 0 ... layer I - 1's output for I > 0)
-  // for one sample of the last batch: for looking inside a network, as the
-  // course's worked example does.
+  // Output of layer I - 1 (the input, for I = 0) for one sample of the last batch:
+  // for looking inside a network, as the course's worked example does. Needs
+  // activation_memory::kept where a later layer overwrites it.
   template <std::size_t I>
   std::vector<T> activation_of(std::size_t sample) {
     constexpr std::size_t size = I == 0 ? Net::input_size : Net::facts[I - 1].output_size;
@@ -163,12 +168,16 @@ class model {
 
  private:
   // Offsets of each layer's activations (per sample) and state, from the types.
+  // With activation_memory::reused, a layer that overwrites its input shares its offset.
+  static constexpr bool overwrites(std::size_t i) { return Memory == activation_memory::reused && Net::facts[i].overwrites_input; }
   template <std::size_t I>
-  static constexpr std::size_t activation_offset = I == 0 ? 0 : Net::input_size + [] {
+  static constexpr std::size_t activation_offset = [] {
     std::size_t n = 0;
-    for (std::size_t i = 0; i + 1 < I; ++i) n += Net::facts[i].output_size;
+    for (std::size_t i = 0; i < I; ++i)
+      if (!overwrites(i)) n += i == 0 ? Net::input_size : Net::facts[i - 1].output_size;
     return n;
   }();
+  static constexpr std::size_t activation_size = activation_offset<depth> + Net::output_size;
   template <std::size_t I>
   static constexpr std::size_t state_offset = [] {
     std::size_t n = 0;

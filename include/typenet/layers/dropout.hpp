@@ -22,6 +22,8 @@ struct dropout {
   template <class In>
   struct bind : layer_defaults<In> {
     using output_shape = In;
+    static constexpr bool in_place = true;  // backward recomputes the mask
+    static constexpr bool backward_reads_output = false;
 
     // The per-lane multiplier (0 or 1 / (1 - Rate)) of element i, from a vectorised
     // 32-bit hash (murmur3's finaliser) of a per-lane counter.

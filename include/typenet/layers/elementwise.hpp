@@ -19,6 +19,7 @@ struct elementwise {
   template <class In>
   struct bind : layer_defaults<In> {
     using output_shape = In;
+    static constexpr bool in_place = true;  // its derivative comes from the output
     template <class A>
     static void forward(const A& a) {
       for (std::size_t i = 0; i < In::size; ++i) a.out[i] = Function::value(a.in[i]);

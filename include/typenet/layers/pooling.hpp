@@ -29,6 +29,7 @@ struct pool : layer_defaults<In> {
                              window<KH>, window<KW>>;
   // Global pooling counts as a kernel over its whole input (KH = height).
   static constexpr std::size_t kernel = KH, stride = KH;
+  static constexpr bool backward_reads_output = std::is_same_v<Op, maximum>;
 
   template <class F>
   [[gnu::always_inline]] static inline void windows(F&& f) {

@@ -35,8 +35,10 @@
 //                                      one block of samples, independent of the others
 //   forward_batch(batch_args), backward_batch(batch_args)
 //                                      optional: for layers that need the whole batch in
-//                                      training (batch norm); the engine calls these instead
-//                                      when training, and forward() in evaluation.
+//                                      training (batch norm). In training the engine calls
+//                                      forward_batch over all blocks, then forward per block;
+//                                      backward_batch, then backward per block. They share
+//                                      what they need through `state`.
 // Kernels see one block of `lanes` samples: every activation is a pack (pack.hpp), laid out
 // [channel][row][column]. backward() adds the block's parameter gradients into `grads` and
 // writes `d_in` unless it is null (the first layer has no input gradient to give).
@@ -96,6 +98,7 @@ struct block_args {
   const V* d_out;       // gradient of the loss with respect to out
   V* d_in;              // gradient with respect to in; null when nobody needs it
   V* scratch;           // scratch_size packs, private to this block and call
+  T* state;             // the layer's state_size scalars (read-only here)
   V valid;              // 1 in lanes that hold a sample, 0 in padding lanes
   mode run_mode;
   std::uint64_t key;    // counter-based random key of this layer and step

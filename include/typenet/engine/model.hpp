@@ -239,6 +239,7 @@ class model {
     a.in = activation<I>(b);
     a.out = activation<I + 1>(b);
     a.scratch = scratch_.data() + b * scratch_stride;
+    a.state = state_.data() + state_offset<I>;
     a.valid = valid_[b];
     a.run_mode = run_mode;
     a.key = mix64(key + I);
@@ -266,9 +267,10 @@ class model {
     return a;
   }
 
-  // Layers run in segments: the block-wise layers between two batch-wise ones run
-  // for one block after another in one task, so a block's activations stay in
-  // cache from layer to layer.
+  // Layers run in segments: a block runs through every layer between two batch
+  // barriers in one task, so its activations stay in cache from layer to layer.
+  // A barrier is a batch layer's batch kernel (its statistics); the layer's block
+  // kernel then opens the next segment.
   static constexpr bool is_batch_layer(std::size_t i) {
     bool r = false;
     [&]<std::size_t... J>(std::index_sequence<J...>) {
@@ -276,15 +278,15 @@ class model {
     }(std::make_index_sequence<depth>{});
     return r;
   }
-  static constexpr std::size_t segment_end(std::size_t first) {  // one past the last block-wise layer from first
-    std::size_t i = first;
-    while (i < depth && !is_batch_layer(i)) ++i;
+  static constexpr std::size_t next_barrier(std::size_t i) {  // the first batch layer after i, or depth
+    do ++i;
+    while (i < depth && !is_batch_layer(i));
     return i;
   }
-  static constexpr std::size_t segment_begin(std::size_t last) {  // the first block-wise layer up to last
-    std::size_t i = last + 1;
-    while (i > 0 && !is_batch_layer(i - 1)) --i;
-    return i;
+  static constexpr std::size_t segment_bottom(std::size_t top) {  // one above the batch layer below top, or 0
+    for (std::size_t i = top; i-- > 0;)
+      if (is_batch_layer(i)) return i + 1;
+    return 0;
   }
 
   // Evaluation needs no batch statistics: the whole network is one segment.
@@ -295,22 +297,16 @@ class model {
     });
   }
 
-  template <std::size_t I = 0>
+  template <std::size_t First = 0>
   void run_training_forward(std::uint64_t key) {
-    if constexpr (I < depth) {
-      if constexpr (is_batch_layer(I)) {
-        Net::template layer<I>::forward_batch(batch_of<I>(mode::train));
-        run_training_forward<I + 1>(key);
-      } else {
-        constexpr std::size_t end = segment_end(I);
-        run_blocks([&](std::size_t b) {
-          [&]<std::size_t... J>(std::index_sequence<J...>) {
-            (Net::template layer<I + J>::forward(block_of<I + J>(b, mode::train, key)), ...);
-          }(std::make_index_sequence<end - I>{});
-        });
-        run_training_forward<end>(key);
-      }
-    }
+    if constexpr (is_batch_layer(First)) Net::template layer<First>::forward_batch(batch_of<First>(mode::train));
+    constexpr std::size_t end = next_barrier(First);
+    run_blocks([&](std::size_t b) {
+      [&]<std::size_t... J>(std::index_sequence<J...>) {
+        (Net::template layer<First + J>::forward(block_of<First + J>(b, mode::train, key)), ...);
+      }(std::make_index_sequence<end - First>{});
+    });
+    if constexpr (end < depth) run_training_forward<end>(key);
   }
 
   // Output gradients ping-pong between two buffers, block b's at b * largest_activation;
@@ -333,23 +329,21 @@ class model {
     Net::template layer<I>::backward(a);
   }
 
-  template <std::size_t Last = depth - 1>
+  template <std::size_t Top = depth - 1>
   void run_backward(std::uint64_t key) {
-    if constexpr (is_batch_layer(Last)) {
-      batch_args<V, T> a = batch_of<Last>(mode::train);
-      a.d_out = d_out_of<Last>();
-      a.d_in = d_in_of<Last>();
-      Net::template layer<Last>::backward_batch(a);
-      if constexpr (Last > 0) run_backward<Last - 1>(key);
-    } else {
-      constexpr std::size_t first = segment_begin(Last);
-      run_blocks([&](std::size_t b) {
-        [&]<std::size_t... J>(std::index_sequence<J...>) {
-          (backward_block<Last - J>(b, key), ...);
-        }(std::make_index_sequence<Last - first + 1>{});
-      });
-      if constexpr (first > 0) run_backward<first - 1>(key);
+    if constexpr (is_batch_layer(Top)) {
+      batch_args<V, T> a = batch_of<Top>(mode::train);
+      a.d_out = d_out_of<Top>();
+      a.d_in = d_in_of<Top>();
+      Net::template layer<Top>::backward_batch(a);
     }
+    constexpr std::size_t bottom = segment_bottom(Top);
+    run_blocks([&](std::size_t b) {
+      [&]<std::size_t... J>(std::index_sequence<J...>) {
+        (backward_block<Top - J>(b, key), ...);
+      }(std::make_index_sequence<Top - bottom + 1>{});
+    });
+    if constexpr (bottom > 0) run_backward<bottom - 1>(key);
   }
 
   void reduce_gradients() {

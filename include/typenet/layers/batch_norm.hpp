@@ -7,9 +7,10 @@
 //   using net = typenet::network<typenet::input<1, 28, 28>, typenet::conv<16, 3>, typenet::batch_norm>;
 //   static_assert(net::parameter_count == 144 + 32 && net::buffer_count == 32);
 //
-// It is the one layer that needs the whole batch, so it implements the batch
-// kernels. Sums over the batch are taken per block, then added in block order:
-// the result does not depend on the number of threads.
+// It is the one layer that needs the whole batch: its batch kernels take the
+// sums (per block, then added in block order, so the result does not depend on
+// the number of threads), and its block kernels apply them, in the same task as
+// the layers around it.
 #include <algorithm>
 #include <cmath>
 #include <string_view>
@@ -35,26 +36,32 @@ struct batch_norm {
     static constexpr bool backward_reads_output = false;
     static constexpr std::array<tensor_info, 2> parameter_tensors{{{"weight", 1, {c}}, {"bias", 1, {c}}}};
     static constexpr std::array<tensor_info, 2> buffer_tensors{{{"running_mean", 1, {c}}, {"running_var", 1, {c}}}};
-    // Per block: two sums per channel. Kept from forward to backward: mean and 1/std.
+    // Per block: two sums per channel. Kept through the step: mean, 1/std, the
+    // batch's dgamma and dbeta, and the number of values per channel.
     static constexpr std::size_t scratch_size = 2 * c;
-    static constexpr std::size_t state_size = 2 * c;
+    static constexpr std::size_t state_size = 4 * c + 1;
 
     template <class T>
     static void initialize(std::span<T> params, std::span<T> buffers, random_sequence&) {
       for (std::size_t i = 0; i < c; ++i) params[i] = 1, params[c + i] = 0, buffers[i] = 0, buffers[c + i] = 1;
     }
 
-    // Evaluation: a fixed affine map per channel.
+    // Per block: scale and shift each channel, with the batch's statistics in
+    // training (from forward_batch) and the running ones in evaluation.
     template <class A>
     static void forward(const A& a) {
       using T = std::remove_cvref_t<decltype(*a.params)>;
+      const bool training = a.run_mode == mode::train;
       for (std::size_t ch = 0; ch < c; ++ch) {
-        const T inv_std = T(1) / std::sqrt(a.buffers[c + ch] + T(epsilon));
-        const T scale = a.params[ch] * inv_std, shift = a.params[c + ch] - a.buffers[ch] * scale;
+        const T mean = training ? a.state[ch] : a.buffers[ch];
+        const T inv_std = training ? a.state[c + ch] : T(1) / std::sqrt(a.buffers[c + ch] + T(epsilon));
+        const T scale = a.params[ch] * inv_std, shift = a.params[c + ch] - mean * scale;
         for (std::size_t i = 0; i < pixels; ++i) a.out[ch * pixels + i] = a.in[ch * pixels + i] * scale + shift;
       }
     }
 
+    // Training, over the whole batch: the mean and 1/std of each channel (and the
+    // running statistics updated), for forward() to apply block by block.
     template <class A>
     static void forward_batch(const A& a) {
       using T = std::remove_cvref_t<decltype(*a.params)>;
@@ -74,22 +81,15 @@ struct batch_norm {
         a.buffers[c + ch] = T(1 - momentum) * a.buffers[c + ch] + T(momentum) * var[ch] * n / (n - 1);
         var[ch] = T(1) / std::sqrt(var[ch] + T(epsilon));  // from here on: 1 / std
       }
-      a.for_each_block([&](std::size_t b) {
-        const auto* in = a.in + b * In::size;
-        auto* out = a.out + b * In::size;
-        for (std::size_t ch = 0; ch < c; ++ch) {
-          const T scale = a.params[ch] * var[ch], shift = a.params[c + ch] - mean[ch] * scale;
-          for (std::size_t i = 0; i < pixels; ++i) out[ch * pixels + i] = in[ch * pixels + i] * scale + shift;
-        }
-      });
+      a.state[4 * c] = n;
     }
 
-    // With x^ = (x - mean) / std:  dgamma = sum(dy x^), dbeta = sum(dy),
-    // dx = gamma / std * (dy - dbeta / n - x^ dgamma / n), zero in padding lanes.
+    // With x^ = (x - mean) / std:  dgamma = sum(dy x^), dbeta = sum(dy) over the
+    // batch (here), then per block (backward) dx = gamma / std * (dy - dbeta / n -
+    // x^ dgamma / n), zero in padding lanes.
     template <class A>
     static void backward_batch(const A& a) {
       using T = std::remove_cvref_t<decltype(*a.params)>;
-      const T n = static_cast<T>(a.samples * pixels);
       const T* mean = a.state;
       const T* inv_std = a.state + c;
       a.for_each_block([&](std::size_t b) {
@@ -105,23 +105,29 @@ struct batch_norm {
           sums[ch] = lane_sum(dgamma) * inv_std[ch], sums[c + ch] = lane_sum(dbeta);
         }
       });
-      T dgamma[c], dbeta[c];
+      T* dgamma = a.state + 2 * c;
+      T* dbeta = a.state + 3 * c;
       batch_totals(a, 0, dgamma);
       batch_totals(a, c, dbeta);
       for (std::size_t ch = 0; ch < c; ++ch) a.grads[ch] += dgamma[ch], a.grads[c + ch] += dbeta[ch];
+    }
+
+    template <class A>
+    static void backward(const A& a) {
+      using T = std::remove_cvref_t<decltype(*a.params)>;
       if (!a.d_in) return;
-      a.for_each_block([&](std::size_t b) {
-        const auto* in = a.in + b * In::size;
-        const auto* dy = a.d_out + b * a.gradient_stride;
-        auto* dx = a.d_in + b * a.gradient_stride;
-        for (std::size_t ch = 0; ch < c; ++ch) {
-          const T k = a.params[ch] * inv_std[ch];
-          const T mean_dbeta = dbeta[ch] / n, mean_dgamma = dgamma[ch] / n * inv_std[ch];
-          for (std::size_t i = 0; i < pixels; ++i)
-            dx[ch * pixels + i] =
-                (dy[ch * pixels + i] - mean_dbeta - (in[ch * pixels + i] - mean[ch]) * mean_dgamma) * k * a.valid[b];
-        }
-      });
+      const T* mean = a.state;
+      const T* inv_std = a.state + c;
+      const T* dgamma = a.state + 2 * c;
+      const T* dbeta = a.state + 3 * c;
+      const T n = a.state[4 * c];
+      for (std::size_t ch = 0; ch < c; ++ch) {
+        const T k = a.params[ch] * inv_std[ch];
+        const T mean_dbeta = dbeta[ch] / n, mean_dgamma = dgamma[ch] / n * inv_std[ch];
+        for (std::size_t i = 0; i < pixels; ++i)
+          a.d_in[ch * pixels + i] =
+              (a.d_out[ch * pixels + i] - mean_dbeta - (a.in[ch * pixels + i] - mean[ch]) * mean_dgamma) * k * a.valid;
+      }
     }
 
    private:

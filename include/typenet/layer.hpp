@@ -101,6 +101,7 @@ struct block_args {
   T* state;             // the layer's state_size scalars (read-only here)
   V valid;              // 1 in lanes that hold a sample, 0 in padding lanes
   mode run_mode;
+  bool split_channels;  // fewer blocks than threads: a kernel may split its own work
   std::uint64_t key;    // counter-based random key of this layer and step
   std::uint64_t first_sample;  // index in the batch of lane 0
 };

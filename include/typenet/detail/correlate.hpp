@@ -5,6 +5,7 @@
 // argument, so loops unroll and the accumulators of a tile live in registers.
 #include <algorithm>
 #include <cstddef>
+#include <tbb/parallel_for.h>
 
 #include "../pack.hpp"
 
@@ -21,11 +22,20 @@ struct correlation {
   static constexpr std::size_t wout = (Win - K) / S + 1;
 
   // out[co][y][x] = sum over ci, ky, kx of w[co][ci][ky][kx] * in[ci][y*S + ky][x*S + kx]
+  // With split_channels, the output-channel tiles run as parallel tasks (for a
+  // batch too small to keep the threads busy); each tile's result is the same.
   template <class V, class T>
-  static void forward(const V* in, const T* w, V* out) {
-    constexpr std::size_t co_full = Cout / out_tile * out_tile;
-    for (std::size_t co = 0; co < co_full; co += out_tile) channel_block<out_tile>(in, w, out, co);
-    if constexpr (Cout % out_tile != 0) channel_block<Cout % out_tile>(in, w, out, co_full);
+  static void forward(const V* in, const T* w, V* out, bool split_channels = false) {
+    constexpr std::size_t tiles = (Cout + out_tile - 1) / out_tile;
+    const auto run = [&](std::size_t t) {
+      if constexpr (Cout % out_tile != 0)
+        if (t + 1 == tiles) return channel_block<Cout % out_tile>(in, w, out, t * out_tile);
+      channel_block<out_tile>(in, w, out, t * out_tile);
+    };
+    if (split_channels && tiles > 1)
+      tbb::parallel_for(std::size_t{0}, tiles, run);
+    else
+      for (std::size_t t = 0; t < tiles; ++t) run(t);
   }
 
   // dw[co][ci][ky][kx] += sum over samples, y, x of d_out[co][y][x] * in[ci][y*S + ky][x*S + kx]

@@ -23,6 +23,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/partitioner.h>
+#include <tbb/task_arena.h>
 #include <utility>
 #include <vector>
 
@@ -242,6 +243,7 @@ class model {
     a.state = state_.data() + state_offset<I>;
     a.valid = valid_[b];
     a.run_mode = run_mode;
+    a.split_channels = blocks_ < static_cast<std::size_t>(tbb::this_task_arena::max_concurrency());
     a.key = mix64(key + I);
     a.first_sample = b * Lanes;
     return a;

@@ -87,7 +87,7 @@ struct conv {
 
     template <class A>
     static void forward(const A& a) {
-      correlation::forward(padded_input(a.in, a.scratch), a.params, a.out);
+      correlation::forward(padded_input(a.in, a.scratch), a.params, a.out, a.split_channels);
       if constexpr (has_bias)
         for (std::size_t c = 0; c < cout; ++c)
           for (std::size_t i = 0; i < hout * wout; ++i) a.out[c * hout * wout + i] += a.params[weight_count + c];

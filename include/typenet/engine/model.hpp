@@ -142,7 +142,7 @@ class model {
     run_forward(mode::train, key);
 
     // The loss's gradient at the output, per block; padding lanes give nothing.
-    V* top = d_a_.data();
+    V* top = d_out_of<depth - 1>();
     std::vector<T>& losses = block_losses_;
     losses.assign(blocks_, T(0));
     const T scale = T(1) / static_cast<T>(count);

@@ -76,6 +76,8 @@ struct conv {
       for (T& p : params) p = static_cast<T>(rng.uniform(-bound, bound));
     }
 
+    // Padding is redone in backward rather than kept: a copy costs less than the
+    // memory of a padded map per conv for the whole step.
     template <class V>
     static const V* padded_input(const V* in, V* scratch) {
       if constexpr (!embeds_input) return in;

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -119,13 +120,14 @@ evaluation evaluate_on(model<Net>& m, const dataset& d) {
   return e;
 }
 
-// The options a resumed run must share with the run it continues.
-inline std::string option_text(const training_options& o, std::string_view key) {
-  if (key == "seed") return std::to_string(o.seed);
-  if (key == "batch") return std::to_string(o.batch);
-  if (key == "epochs") return std::to_string(o.epochs);
-  if (key == "optimizer") return o.optimizer;
-  return o.schedule;
+// The options a resumed run must share with the run it continues, as stored in
+// the checkpoint's metadata.
+inline std::map<std::string, std::string> run_identity(const training_options& o) {
+  return {{"seed", std::to_string(o.seed)},
+          {"batch", std::to_string(o.batch)},
+          {"epochs", std::to_string(o.epochs)},
+          {"optimizer", o.optimizer},
+          {"schedule", o.schedule}};
 }
 
 inline std::string timestamp() {
@@ -230,10 +232,10 @@ void train(const training_options& o) {
     if (!std::filesystem::exists(last))
       throw checkpoint_error(last, "nothing to resume: no checkpoint (train without --resume first)");
     const auto meta = load_checkpoint(last, m, detail::optimizer_state(optimizer));
-    for (const char* key : {"seed", "batch", "epochs", "optimizer", "schedule"})
-      if (meta.contains(key) && meta.at(key) != detail::option_text(o, key))
-        throw checkpoint_error(last, std::string("was made with --") + key + " " + meta.at(key) + ", not " +
-                                         detail::option_text(o, key) + "; resume with the same options");
+    for (const auto& [key, value] : detail::run_identity(o))
+      if (meta.contains(key) && meta.at(key) != value)
+        throw checkpoint_error(last, "was made with --" + key + " " + meta.at(key) + ", not " + value +
+                                         "; resume with the same options");
     first_epoch = std::stoul(meta.at("epoch")) + 1;
     best = std::stod(meta.at("best_val_acc"));
     std::printf("resuming after epoch %zu from %s\n", first_epoch - 1, last.c_str());
@@ -313,10 +315,10 @@ void train(const training_options& o) {
     std::fflush(stdout);
 
     best = std::max(best, last_eval.accuracy);
-    std::map<std::string, std::string> meta{{"epoch", std::to_string(epoch)},
-                                            {"best_val_acc", std::to_string(best)},
-                                            {"val_acc", std::to_string(last_eval.accuracy)}};
-    for (const char* key : {"seed", "batch", "epochs", "optimizer", "schedule"}) meta[key] = detail::option_text(o, key);
+    std::map<std::string, std::string> meta = detail::run_identity(o);
+    meta["epoch"] = std::to_string(epoch);
+    meta["best_val_acc"] = std::to_string(best);
+    meta["val_acc"] = std::to_string(last_eval.accuracy);
     save_checkpoint(last, m, detail::optimizer_state(optimizer), meta);
     if (last_eval.accuracy >= best) save_checkpoint(dir / "best.safetensors", m, detail::optimizer_state(optimizer), meta);
     log.append(r);

@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   infer.initialize(1);
   const double infer_batch = median_seconds(5, 3, [&] { infer.forward(images, 1000, typenet::mode::eval); });
 
-  typenet::model<net> single(1);
+  typenet::single_sample_model<net> single(1);
   single.initialize(1);
   const double latency = median_seconds(7, 50, [&] { single.forward(images, 1, typenet::mode::eval); });
 

@@ -20,9 +20,9 @@ struct gradient_report {
 // not divide by nothing.
 inline double relative_error(double a, double b) { return std::abs(a - b) / std::max({std::abs(a), std::abs(b), 1e-4}); }
 
-template <class Net, class Loss>
+template <class Net, class Loss, std::size_t Lanes = default_lanes<double>>
 gradient_report check_gradients(std::size_t count, std::uint64_t seed = 7) {
-  model<Net, double> m(count);
+  model<Net, double, activation_memory::reused, Lanes> m(count);
   m.initialize(seed);
   random_sequence rng(seed * 31 + 1);
   // Batch-norm parameters away from their initial 1 and 0, so that their gradients are exercised.

@@ -103,11 +103,13 @@ BOOST_AUTO_TEST_CASE(dropout_drops_at_its_rate_and_only_in_training) {
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_CASE(a_sample_gets_the_same_output_in_any_batch) {
-  // Evaluation is per sample: a batch of 37 (2 full blocks and a partial one) and
-  // batches of 1 give identical outputs.
+  // Evaluation is per sample: a batch of 37 (2 full blocks and a partial one),
+  // batches of 1, and blocks of one sample (kernels vectorised over pixels, not
+  // samples; the same sums in the same order) give identical outputs.
   using net = examples::ref11k;
   model<net> big(37), one(1);
-  big.initialize(3), one.initialize(3);
+  single_sample_model<net> unbatched(37);
+  big.initialize(3), one.initialize(3), unbatched.initialize(3);
   random_sequence rng(5);
   std::vector<float> x(37 * net::input_size);
   for (float& v : x) v = static_cast<float>(rng.uniform(-0.5, 2.5));
@@ -117,6 +119,8 @@ BOOST_AUTO_TEST_CASE(a_sample_gets_the_same_output_in_any_batch) {
     const auto single = one.forward(std::span<const float>(x).subspan(s * net::input_size, net::input_size), 1, mode::eval);
     for (std::size_t k = 0; k < 10; ++k) BOOST_TEST(single[k] == outputs[s * 10 + k]);
   }
+  const auto unbatched_outputs = unbatched.forward(x, 37, mode::eval);
+  for (std::size_t i = 0; i < outputs.size(); ++i) BOOST_TEST(unbatched_outputs[i] == outputs[i]);
 }
 
 BOOST_AUTO_TEST_CASE(training_is_bit_identical_whatever_the_thread_count) {

@@ -36,6 +36,10 @@ template <class T, class V>
 inline auto* scalars_in(V* packs) {
   return reinterpret_cast<typename detail::aliasing<T>::type*>(packs);
 }
+template <class T, class V>
+inline auto* scalars_in(const V* packs) {
+  return reinterpret_cast<const typename detail::aliasing<T>::type*>(packs);
+}
 
 // One 512-bit register of samples: the block size of the engine.
 template <class T>

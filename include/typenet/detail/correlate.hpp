@@ -5,6 +5,8 @@
 // argument, so loops unroll and the accumulators of a tile live in registers.
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
+#include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
 #include "../pack.hpp"
@@ -22,20 +24,24 @@ struct correlation {
   static constexpr std::size_t wout = (Win - K) / S + 1;
 
   // out[co][y][x] = sum over ci, ky, kx of w[co][ci][ky][kx] * in[ci][y*S + ky][x*S + kx]
-  // With split_channels, the output-channel tiles run as parallel tasks (for a
-  // batch too small to keep the threads busy); each tile's result is the same.
+  // With split_channels, the work runs as parallel tasks (for a batch too small
+  // to keep the threads busy); each output's arithmetic is the same.
   template <class V, class T>
   static void forward(const V* in, const T* w, V* out, bool split_channels = false) {
-    constexpr std::size_t tiles = (Cout + out_tile - 1) / out_tile;
-    const auto run = [&](std::size_t t) {
-      if constexpr (Cout % out_tile != 0)
-        if (t + 1 == tiles) return channel_block<Cout % out_tile>(in, w, out, t * out_tile);
-      channel_block<out_tile>(in, w, out, t * out_tile);
-    };
-    if (split_channels && tiles > 1)
-      tbb::parallel_for(std::size_t{0}, tiles, run);
-    else
-      for (std::size_t t = 0; t < tiles; ++t) run(t);
+    if constexpr (lanes_of<V> == 1 && S == 1) {
+      one_sample::forward(scalars_in<T>(in), w, scalars_in<T>(out), split_channels);
+    } else {
+      constexpr std::size_t tiles = (Cout + out_tile - 1) / out_tile;
+      const auto run = [&](std::size_t t) {
+        if constexpr (Cout % out_tile != 0)
+          if (t + 1 == tiles) return channel_block<Cout % out_tile>(in, w, out, t * out_tile);
+        channel_block<out_tile>(in, w, out, t * out_tile);
+      };
+      if (split_channels && tiles > 1)
+        tbb::parallel_for(std::size_t{0}, tiles, run);
+      else
+        for (std::size_t t = 0; t < tiles; ++t) run(t);
+    }
   }
 
   // dw[co][ci][ky][kx] += sum over samples, y, x of d_out[co][y][x] * in[ci][y*S + ky][x*S + kx]
@@ -51,6 +57,64 @@ struct correlation {
   }
 
  private:
+  // A block of one sample leaves 15 of 16 lanes idle, so one sample vectorises
+  // over output columns instead: a row of wout pixels is `chunks` full-width
+  // registers, for Q output channels at a time. Loading a row's last chunk reads
+  // up to L - 1 scalars past the end of `in` (into the arena's slack); those
+  // lanes are never stored.
+  struct one_sample {
+    template <class T>
+    static void forward(const T* in, const T* w, T* out, bool split) {
+      using W = pack<T, 64 / sizeof(T)>;
+      constexpr std::size_t chunks = (wout + lanes_of<W> - 1) / lanes_of<W>;
+      constexpr std::size_t q_tile = std::min<std::size_t>(Cout, std::max<std::size_t>(1, 24 / chunks));
+      constexpr std::size_t q_full = Cout / q_tile * q_tile;
+      const auto rows = [&](std::size_t y0, std::size_t y1) {
+        for (std::size_t y = y0; y < y1; ++y) {
+          for (std::size_t co = 0; co < q_full; co += q_tile) row<q_tile, W>(in, w, out, co, y);
+          if constexpr (Cout % q_tile != 0) row<Cout % q_tile, W>(in, w, out, q_full, y);
+        }
+      };
+      // Rows in parallel only where the work outweighs a task's overhead.
+      constexpr bool worth_splitting = Cout * Cin * K * K * hout * wout >= (std::size_t{1} << 17);
+      if (worth_splitting && split && hout > 1)
+        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, hout),
+                          [&](const tbb::blocked_range<std::size_t>& r) { rows(r.begin(), r.end()); });
+      else
+        rows(0, hout);
+    }
+
+    template <std::size_t Q, class W, class T>
+    [[gnu::always_inline]] static inline void row(const T* in, const T* w, T* out, std::size_t co, std::size_t y) {
+      constexpr std::size_t L = lanes_of<W>, chunks = (wout + L - 1) / L;
+      W acc[Q][chunks] = {};
+      for (std::size_t ci = 0; ci < Cin; ++ci) {
+#pragma GCC unroll 16
+        for (std::size_t ky = 0; ky < K; ++ky) {
+          const T* line = in + (ci * Hin + y + ky) * Win;
+          const T* wk = w + (co * Cin + ci) * K * K + ky * K;
+#pragma GCC unroll 16
+          for (std::size_t kx = 0; kx < K; ++kx) {
+            W v[chunks];
+#pragma GCC unroll 16
+            for (std::size_t c = 0; c < chunks; ++c) std::memcpy(&v[c], line + c * L + kx, sizeof(W));
+#pragma GCC unroll 16
+            for (std::size_t q = 0; q < Q; ++q) {
+              const T wq = wk[q * Cin * K * K + kx];
+#pragma GCC unroll 16
+              for (std::size_t c = 0; c < chunks; ++c) acc[q][c] += wq * v[c];
+            }
+          }
+        }
+      }
+#pragma GCC unroll 16
+      for (std::size_t q = 0; q < Q; ++q)
+#pragma GCC unroll 16
+        for (std::size_t c = 0; c < chunks; ++c)
+          std::memcpy(out + ((co + q) * hout + y) * wout + c * L, &acc[q][c], sizeof(T) * std::min(L, wout - c * L));
+    }
+  };
+
   template <std::size_t Q, class V, class T>
   static void channel_block(const V* in, const T* w, V* out, std::size_t co) {
     constexpr std::size_t x_full = wout / pixel_tile * pixel_tile;

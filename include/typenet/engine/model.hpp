@@ -75,10 +75,10 @@ class model {
         gradients_(Net::parameter_count),
         buffers_(Net::buffer_count),
         state_(state_offset<depth>),
-        activations_(max_blocks_ * activation_size),
-        d_a_(max_blocks_ * largest_activation),
-        d_b_(max_blocks_ * largest_activation),
-        scratch_(max_blocks_ * scratch_stride),
+        activations_(max_blocks_ * activation_size + slack),
+        d_a_(max_blocks_ * largest_activation + slack),
+        d_b_(max_blocks_ * largest_activation + slack),
+        scratch_(max_blocks_ * scratch_stride + slack),
         block_gradients_(max_blocks_ * Net::parameter_count),
         valid_(max_blocks_),
         outputs_(max_blocks_ * Lanes * Net::output_size) {}
@@ -189,6 +189,8 @@ class model {
   }();
   static constexpr std::size_t largest_activation = detail::max_over_layers<Net>(
       std::make_index_sequence<depth>{}, []<class L>() { return std::max(L::input_shape::size, L::output_shape::size); });
+  // A one-sample kernel may read one register's width past the end of a buffer.
+  static constexpr std::size_t slack = (64 / sizeof(T) + Lanes - 1) / Lanes;
   static constexpr std::size_t scratch_stride = std::max<std::size_t>(
       1, detail::max_over_layers<Net>(std::make_index_sequence<depth>{}, []<class L>() { return L::scratch_size; }));
 
@@ -365,5 +367,10 @@ class model {
   std::vector<T> outputs_;
   std::vector<T> block_losses_;
 };
+
+// Blocks of one sample, whose kernels vectorise over pixels instead: for the
+// latency of single samples and for batches much smaller than a pack.
+template <class Net, class T = float>
+using single_sample_model = model<Net, T, activation_memory::reused, 1>;
 
 }  // namespace typenet

@@ -44,6 +44,10 @@ BOOST_AUTO_TEST_CASE(batch_norm_on_maps) {
   expect_exact_gradients<classifier<input<2, 4, 4>, conv<3, 3>, batch_norm, flatten>>();
 }
 BOOST_AUTO_TEST_CASE(batch_norm_on_vectors) { expect_exact_gradients<classifier<input<6>, dense<4>, batch_norm>>(); }
+// First and last: no segment before or after batch norm gathers its per-block sums.
+BOOST_AUTO_TEST_CASE(batch_norm_first_and_last) {
+  expect_exact_gradients<network<input<2, 4, 4>, batch_norm, conv<3, 3>, flatten, dense<4>, batch_norm>, mse_loss>();
+}
 BOOST_AUTO_TEST_CASE(max_pool_layer) { expect_exact_gradients<classifier<input<2, 6, 6>, conv<2, 1>, max_pool<2>, flatten>>(); }
 BOOST_AUTO_TEST_CASE(avg_pool_layer) { expect_exact_gradients<classifier<input<2, 6, 6>, conv<2, 1>, avg_pool<3>, flatten>>(); }
 BOOST_AUTO_TEST_CASE(global_avg_pool_layer) {

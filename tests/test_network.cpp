@@ -53,11 +53,14 @@ static_assert(ref11k::parameter_offset<27> == 11'312 - 160);      // the dense l
 static_assert(ref11k::buffer_offset<5> == 32);
 static_assert(ref11k::prediction_layer == 27);
 
-// Memory: each relu writes over its batch norm's output (batch norm's backward reads
-// its input, relu's reads its output); dropout cannot then overwrite relu's output.
-static_assert(ref11k::facts[2].overwrites_input && !ref11k::facts[3].overwrites_input);
-static_assert(!ref11k::facts[1].overwrites_input);  // batch norm keeps its input for backward
-static_assert(ref11k::activation_size == 784 + 99'012 - 16 * (26 * 26 + 24 * 24 + 10 * 10 + 8 * 8 + 6 * 6 + 6 * 6));
+// Memory: batch norm, relu and dropout form a chain (one pass, values in
+// registers), so neither batch norm's output nor relu's is stored; batch norm's
+// input stays for its backward and for the chain's recomputation.
+static_assert(ref11k::facts[1].feeds_chain && ref11k::facts[2].feeds_chain && !ref11k::facts[3].feeds_chain);
+static_assert(!ref11k::facts[1].overwrites_input && !ref11k::facts[3].overwrites_input);
+static_assert(!ref11k::facts[0].feeds_chain && !ref11k::facts[8].feeds_chain);  // conv, max-pool
+static_assert(ref11k::activation_size ==
+              784 + 99'012 - 2 * 16 * (26 * 26 + 24 * 24 + 10 * 10 + 8 * 8 + 6 * 6 + 6 * 6));
 
 // The course's rules hold for it.
 using checked_ref11k = checked<ref11k, rules::max_parameters<20'000>, rules::receptive_field_covers_input,

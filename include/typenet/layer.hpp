@@ -33,12 +33,28 @@
 //   initialize(params, buffers, rng)   PyTorch's default initialisation
 //   forward(block_args), backward(block_args)
 //                                      one block of samples, independent of the others
-//   forward_batch(batch_args), backward_batch(batch_args)
+//   pointwise, forward_at(block_args, channel)
+//                                      instead of forward: out[i] = f(i, in[i]) for element
+//                                      i of the channel, f = forward_at(a, channel) (so that
+//                                      per-channel constants are computed once)
+//   pointwise_backward, backward_at(block_args, channel)
+//                                      instead of backward, for a parameter-free pointwise
+//                                      layer: d_in[i] = g(i, out[i], d_out[i]), g = backward_at(a, channel)
+//                                      The engine runs a pointwise layer followed by
+//                                      pointwise_backward ones as one pass (a chain): in
+//                                      forward, values between them stay in registers; in
+//                                      backward, they are recomputed from the chain's input.
+//   forward_block_sums(block_args), forward_batch(batch_args),
+//   backward_block_sums(block_args), backward_batch(batch_args)
 //                                      optional: for layers that need the whole batch in
 //                                      training (batch norm). In training the engine calls
-//                                      forward_batch over all blocks, then forward per block;
-//                                      backward_batch, then backward per block. They share
-//                                      what they need through `state`.
+//                                      forward_block_sums per block (in the task that has
+//                                      just computed the block's `in`; it leaves its sums in
+//                                      the block's scratch), then forward_batch once (which
+//                                      adds them up), then forward per block; backward_block_sums
+//                                      (once the block's `d_out` is computed), backward_batch,
+//                                      then backward per block. They share what they need
+//                                      through `state`.
 // Kernels see one block of `lanes` samples: every activation is a pack (pack.hpp), laid out
 // [channel][row][column]. backward() adds the block's parameter gradients into `grads` and
 // writes `d_in` unless it is null (the first layer has no input gradient to give).
@@ -81,6 +97,8 @@ struct layer_defaults {
   static constexpr std::size_t state_size = 0;
   static constexpr bool in_place = false;
   static constexpr bool backward_reads_output = true;
+  static constexpr bool pointwise = false;
+  static constexpr bool pointwise_backward = false;
   static constexpr std::array<tensor_info, 0> parameter_tensors{};
   static constexpr std::array<tensor_info, 0> buffer_tensors{};
   template <class T>

@@ -43,6 +43,8 @@ struct layer_facts {
   std::size_t receptive_field, jump;        // after this layer, in input pixels
   std::size_t multiply_adds;                // per sample, forward
   bool overwrites_input;                    // its output takes its input's memory (see layer.hpp)
+  bool feeds_chain;                         // pointwise, and the next layer continues its chain:
+                                            // its output is never stored (see layer.hpp)
 };
 
 namespace detail {
@@ -84,6 +86,12 @@ struct network {
   }
   static_assert(well_formed(std::make_index_sequence<depth>{}));
 
+  template <std::size_t I>
+  static constexpr bool feeds_chain = [] {
+    if constexpr (I + 1 < depth) return layer<I>::pointwise && layer<I + 1>::pointwise_backward;
+    else return false;
+  }();
+
   template <std::size_t... I>
   static constexpr std::array<layer_facts, depth> collect(std::index_sequence<I...>) {
     std::array<layer_facts, depth> f{layer_facts{
@@ -93,7 +101,12 @@ struct network {
         layer<I>::parameter_count, 0, layer<I>::buffer_count, 0,
         layer<I>::kernel, layer<I>::stride, 0, 0,
         layer<I>::multiply_adds,
-        layer<I>::in_place && (I == 0 || !layer<I - (I > 0)>::backward_reads_output)}...};
+        layer<I>::in_place && (I == 0 || !layer<I - (I > 0)>::backward_reads_output),
+        feeds_chain<I>}...};
+    // A chain's backward recomputes its values from the chain's input, so the last
+    // layer of a chain must not write over it.
+    for (std::size_t i = 1; i < f.size(); ++i)
+      if (f[i - 1].feeds_chain && !f[i].feeds_chain) f[i].overwrites_input = false;
     std::size_t parameters = 0, buffers = 0, field = 1, jump = 1;
     for (auto& l : f) {
       l.parameter_offset = parameters, parameters += l.parameter_count;
@@ -120,7 +133,7 @@ struct network {
   // Activation scalars kept per sample for backward, input included (a layer that
   // overwrites its input costs nothing).
   static constexpr std::size_t activation_size =
-      Input::size + total([](const layer_facts& l) { return l.overwrites_input ? 0 : l.output_size; });
+      Input::size + total([](const layer_facts& l) { return l.overwrites_input || l.feeds_chain ? 0 : l.output_size; });
   static constexpr std::size_t receptive_field = facts[depth - 1].receptive_field;
   static constexpr std::size_t jump = facts[depth - 1].jump;
   static constexpr std::size_t input_size = Input::size;

@@ -20,6 +20,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/partitioner.h>
@@ -170,7 +171,19 @@ class model {
  private:
   // Offsets of each layer's activations (per sample) and state, from the types.
   // With activation_memory::reused, a layer that overwrites its input shares its offset.
-  static constexpr bool overwrites(std::size_t i) { return Memory == activation_memory::reused && Net::facts[i].overwrites_input; }
+  // Chains (layer.hpp) run fused only with reused memory; kept memory stores every output.
+  static constexpr bool fused(std::size_t i) { return Memory == activation_memory::reused && Net::facts[i].feeds_chain; }
+  static constexpr bool overwrites(std::size_t i) {
+    return Memory == activation_memory::reused && (Net::facts[i].overwrites_input || fused(i));
+  }
+  static constexpr std::size_t chain_end(std::size_t i) {  // the last layer of the chain that i starts
+    while (fused(i)) ++i;
+    return i;
+  }
+  static constexpr std::size_t chain_start(std::size_t i) {  // the first layer of the chain that i ends
+    while (i > 0 && fused(i - 1)) --i;
+    return i;
+  }
   template <std::size_t I>
   static constexpr std::size_t activation_offset = [] {
     std::size_t n = 0;
@@ -296,21 +309,56 @@ class model {
   // Evaluation needs no batch statistics: the whole network is one segment.
   void run_forward(mode run_mode, std::uint64_t key) {
     if (run_mode == mode::train) return run_training_forward(key);
-    run_blocks([&](std::size_t b) {
-      each_layer([&]<std::size_t I>() { Net::template layer<I>::forward(block_of<I>(b, mode::eval, key)); });
-    });
+    run_blocks([&](std::size_t b) { forward_layers<0, depth>(b, mode::eval, key); });
   }
 
   template <std::size_t First = 0>
   void run_training_forward(std::uint64_t key) {
-    if constexpr (is_batch_layer(First)) Net::template layer<First>::forward_batch(batch_of<First>(mode::train));
+    if constexpr (is_batch_layer(First)) {
+      if constexpr (First == 0)  // no segment before it to gather its sums
+        run_blocks([&](std::size_t b) { Net::template layer<0>::forward_block_sums(block_of<0>(b, mode::train, key)); });
+      Net::template layer<First>::forward_batch(batch_of<First>(mode::train));
+    }
     constexpr std::size_t end = next_barrier(First);
     run_blocks([&](std::size_t b) {
-      [&]<std::size_t... J>(std::index_sequence<J...>) {
-        (Net::template layer<First + J>::forward(block_of<First + J>(b, mode::train, key)), ...);
-      }(std::make_index_sequence<end - First>{});
+      forward_layers<First, end>(b, mode::train, key);
+      if constexpr (end < depth) Net::template layer<end>::forward_block_sums(block_of<end>(b, mode::train, key));
     });
     if constexpr (end < depth) run_training_forward<end>(key);
+  }
+
+  // Layers I to End - 1 of block b; a chain never crosses a barrier.
+  template <std::size_t I, std::size_t End>
+  void forward_layers(std::size_t b, mode run_mode, std::uint64_t key) {
+    if constexpr (I < End) {
+      using L = typename Net::template layer<I>;
+      if constexpr (L::pointwise) {
+        forward_chain<I, chain_end(I)>(b, run_mode, key);
+        forward_layers<chain_end(I) + 1, End>(b, run_mode, key);
+      } else {
+        L::forward(block_of<I>(b, run_mode, key));
+        forward_layers<I + 1, End>(b, run_mode, key);
+      }
+    }
+  }
+
+  // Pointwise layers First..Last in one pass: the values between them stay in registers.
+  template <std::size_t First, std::size_t Last>
+  void forward_chain(std::size_t b, mode run_mode, std::uint64_t key) {
+    using S = typename Net::template layer<First>::input_shape;
+    const V* in = activation<First>(b);
+    V* out = activation<Last + 1>(b);
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+      const std::tuple args{block_of<First + J>(b, run_mode, key)...};
+      for (std::size_t ch = 0; ch < S::channels; ++ch) {
+        const std::tuple f{Net::template layer<First + J>::forward_at(std::get<J>(args), ch)...};
+        for (std::size_t i = ch * S::pixels; i < (ch + 1) * S::pixels; ++i) {
+          V x = in[i];
+          ((x = std::get<J>(f)(i, x)), ...);
+          out[i] = x;
+        }
+      }
+    }(std::make_index_sequence<Last - First + 1>{});
   }
 
   // Output gradients ping-pong between two buffers, block b's at b * largest_activation;
@@ -326,6 +374,13 @@ class model {
   }
 
   template <std::size_t I>
+  void backward_block_sums(std::size_t b, std::uint64_t key) {
+    block_args<V, T> a = block_of<I>(b, mode::train, key);
+    a.d_out = d_out_of<I>() + b * largest_activation;
+    Net::template layer<I>::backward_block_sums(a);
+  }
+
+  template <std::size_t I>
   void backward_block(std::size_t b, std::uint64_t key) {
     block_args<V, T> a = block_of<I>(b, mode::train, key);
     a.d_out = d_out_of<I>() + b * largest_activation;
@@ -336,6 +391,8 @@ class model {
   template <std::size_t Top = depth - 1>
   void run_backward(std::uint64_t key) {
     if constexpr (is_batch_layer(Top)) {
+      if constexpr (Top == depth - 1)  // no segment above it to gather its sums
+        run_blocks([&](std::size_t b) { backward_block_sums<Top>(b, key); });
       batch_args<V, T> a = batch_of<Top>(mode::train);
       a.d_out = d_out_of<Top>();
       a.d_in = d_in_of<Top>();
@@ -343,11 +400,61 @@ class model {
     }
     constexpr std::size_t bottom = segment_bottom(Top);
     run_blocks([&](std::size_t b) {
-      [&]<std::size_t... J>(std::index_sequence<J...>) {
-        (backward_block<Top - J>(b, key), ...);
-      }(std::make_index_sequence<Top - bottom + 1>{});
+      backward_layers<Top, bottom>(b, key);
+      if constexpr (bottom > 0) backward_block_sums<bottom - 1>(b, key);
     });
     if constexpr (bottom > 0) run_backward<bottom - 1>(key);
+  }
+
+  // Layers I down to Bottom of block b.
+  template <std::size_t I, std::size_t Bottom>
+  void backward_layers(std::size_t b, std::uint64_t key) {
+    constexpr std::size_t first = chain_start(I);
+    // The chain's layers from `low` up have pointwise gradients (its first may not: batch norm).
+    constexpr std::size_t low = Net::template layer<first>::pointwise_backward ? first : first + 1;
+    constexpr bool chain = Net::template layer<I>::pointwise_backward;
+    constexpr std::size_t done = chain ? low : I;  // the lowest layer this call takes
+    if constexpr (chain) backward_chain<first, low, I>(b, key);
+    else backward_block<I>(b, key);
+    if constexpr (done > Bottom) backward_layers<done - 1, Bottom>(b, key);
+  }
+
+  // Gradients of chain layers Low..Last in one pass, the values recomputed from the
+  // chain's input (or, for a chain of one, read from its output).
+  template <std::size_t First, std::size_t Low, std::size_t Last>
+  void backward_chain(std::size_t b, std::uint64_t key) {
+    if constexpr (Low > 0) {
+      using S = typename Net::template layer<First>::input_shape;
+      constexpr std::size_t n = Last - First + 1;
+      const V* in = activation<First>(b);
+      const V* out = activation<Last + 1>(b);
+      const V* d_out = d_out_of<Last>() + b * largest_activation;
+      V* d_in = d_in_of<Low>() + b * largest_activation;
+      [&]<std::size_t... J>(std::index_sequence<J...>) {
+        const std::tuple args{block_of<First + J>(b, mode::train, key)...};
+        for (std::size_t ch = 0; ch < S::channels; ++ch) {
+          const std::tuple f{Net::template layer<First + J>::forward_at(std::get<J>(args), ch)...};
+          const std::tuple g{backward_at_or_none<First + J, Low>(std::get<J>(args), ch)...};
+          for (std::size_t i = ch * S::pixels; i < (ch + 1) * S::pixels; ++i) {
+            V v[n + 1];
+            if constexpr (n == 1) v[1] = out[i];
+            else v[0] = in[i], ((v[J + 1] = std::get<J>(f)(i, v[J])), ...);
+            const auto gradient = [&]<std::size_t K>(V d) {  // through chain layer K, if it has one
+              if constexpr (First + K >= Low) return std::get<K>(g)(i, v[K + 1], d);
+              else return d;
+            };
+            V d = d_out[i];
+            ((d = gradient.template operator()<n - 1 - J>(d)), ...);
+            d_in[i] = d;
+          }
+        }
+      }(std::make_index_sequence<n>{});
+    }
+  }
+  template <std::size_t I, std::size_t Low, class A>
+  static auto backward_at_or_none(const A& a, std::size_t ch) {
+    if constexpr (I >= Low) return Net::template layer<I>::backward_at(a, ch);
+    else return 0;
   }
 
   void reduce_gradients() {

@@ -9,8 +9,9 @@
 //
 // It is the one layer that needs the whole batch: its batch kernels take the
 // sums (per block, then added in block order, so the result does not depend on
-// the number of threads), and its block kernels apply them, in the same task as
-// the layers around it.
+// the number of threads), and its per-block work applies them, in the same task
+// as the layers around it (in forward, in the same pass as a relu and dropout
+// after it).
 #include <algorithm>
 #include <cmath>
 #include <string_view>
@@ -46,31 +47,46 @@ struct batch_norm {
       for (std::size_t i = 0; i < c; ++i) params[i] = 1, params[c + i] = 0, buffers[i] = 0, buffers[c + i] = 1;
     }
 
-    // Per block: scale and shift each channel, with the batch's statistics in
+    // Per element: scale and shift its channel, with the batch's statistics in
     // training (from forward_batch) and the running ones in evaluation.
+    static constexpr bool pointwise = true;
     template <class A>
-    static void forward(const A& a) {
+    static auto forward_at(const A& a, std::size_t ch) {
       using T = std::remove_cvref_t<decltype(*a.params)>;
       const bool training = a.run_mode == mode::train;
+      const T mean = training ? a.state[ch] : a.buffers[ch];
+      const T inv_std = training ? a.state[c + ch] : T(1) / std::sqrt(a.buffers[c + ch] + T(epsilon));
+      const T scale = a.params[ch] * inv_std, shift = a.params[c + ch] - mean * scale;
+      return [scale, shift](std::size_t, auto x) { return x * scale + shift; };
+    }
+
+    // Training, per block, in the task that has just computed the block's input:
+    // sums per channel of x - s and (x - s)^2, s the running mean (so that the
+    // variance E[(x - s)^2] - E[x - s]^2 does not cancel once s is near the mean).
+    template <class A>
+    static void forward_block_sums(const A& a) {
+      using T = std::remove_cvref_t<decltype(*a.params)>;
+      auto* sums = scalars_in<T>(a.scratch);
       for (std::size_t ch = 0; ch < c; ++ch) {
-        const T mean = training ? a.state[ch] : a.buffers[ch];
-        const T inv_std = training ? a.state[c + ch] : T(1) / std::sqrt(a.buffers[c + ch] + T(epsilon));
-        const T scale = a.params[ch] * inv_std, shift = a.params[c + ch] - mean * scale;
-        for (std::size_t i = 0; i < pixels; ++i) a.out[ch * pixels + i] = a.in[ch * pixels + i] * scale + shift;
+        const auto* x = a.in + ch * pixels;
+        const T shift = a.buffers[ch];
+        auto s1 = x[0] - x[0], s2 = s1;
+        for (std::size_t i = 0; i < pixels; ++i) {
+          const auto d = x[i] - shift;
+          s1 += d, s2 += d * d;
+        }
+        sums[ch] = lane_sum(s1 * a.valid), sums[c + ch] = lane_sum(s2 * a.valid);
       }
     }
 
-    // Training, over the whole batch: the mean and 1/std of each channel (and the
-    // running statistics updated), for forward() to apply block by block.
+    // Training, over the whole batch: the blocks' sums added in block order, then
+    // the mean and 1/std of each channel (and the running statistics updated).
     template <class A>
     static void forward_batch(const A& a) {
       using T = std::remove_cvref_t<decltype(*a.params)>;
       const T n = static_cast<T>(a.samples * pixels);
-      // One pass of sums of x - s and (x - s)^2, shifted by the running mean s so that
-      // the variance E[(x - s)^2] - E[x - s]^2 does not cancel once s is near the mean.
       T* mean = a.state;
       T* var = a.state + c;
-      a.for_each_block([&](std::size_t b) { channel_sums(a, b); });
       batch_totals(a, 0, mean);
       batch_totals(a, c, var);
       for (std::size_t ch = 0; ch < c; ++ch) {
@@ -85,26 +101,28 @@ struct batch_norm {
     }
 
     // With x^ = (x - mean) / std:  dgamma = sum(dy x^), dbeta = sum(dy) over the
-    // batch (here), then per block (backward) dx = gamma / std * (dy - dbeta / n -
-    // x^ dgamma / n), zero in padding lanes.
+    // batch: per block in the task that has just computed dy, then added in block
+    // order; backward then gives dx = gamma / std * (dy - dbeta / n - x^ dgamma / n),
+    // zero in padding lanes.
     template <class A>
-    static void backward_batch(const A& a) {
+    static void backward_block_sums(const A& a) {
       using T = std::remove_cvref_t<decltype(*a.params)>;
       const T* mean = a.state;
       const T* inv_std = a.state + c;
-      a.for_each_block([&](std::size_t b) {
-        const auto* in = a.in + b * In::size;
-        const auto* dy = a.d_out + b * a.gradient_stride;
-        auto* sums = scalars_in<T>(a.scratch + b * a.scratch_stride);
-        for (std::size_t ch = 0; ch < c; ++ch) {
-          auto dbeta = dy[ch * pixels] - dy[ch * pixels], dgamma = dbeta;
-          for (std::size_t i = 0; i < pixels; ++i) {
-            dbeta += dy[ch * pixels + i];
-            dgamma += dy[ch * pixels + i] * (in[ch * pixels + i] - mean[ch]);
-          }
-          sums[ch] = lane_sum(dgamma) * inv_std[ch], sums[c + ch] = lane_sum(dbeta);
+      auto* sums = scalars_in<T>(a.scratch);
+      for (std::size_t ch = 0; ch < c; ++ch) {
+        auto dbeta = a.d_out[ch * pixels] - a.d_out[ch * pixels], dgamma = dbeta;
+        for (std::size_t i = 0; i < pixels; ++i) {
+          dbeta += a.d_out[ch * pixels + i];
+          dgamma += a.d_out[ch * pixels + i] * (a.in[ch * pixels + i] - mean[ch]);
         }
-      });
+        sums[ch] = lane_sum(dgamma) * inv_std[ch], sums[c + ch] = lane_sum(dbeta);
+      }
+    }
+
+    template <class A>
+    static void backward_batch(const A& a) {
+      using T = std::remove_cvref_t<decltype(*a.params)>;
       T* dgamma = a.state + 2 * c;
       T* dbeta = a.state + 3 * c;
       batch_totals(a, 0, dgamma);
@@ -131,24 +149,6 @@ struct batch_norm {
     }
 
    private:
-    // Block b's sums per channel of x - s and (x - s)^2, s the running mean, into its scratch.
-    template <class A>
-    static void channel_sums(const A& a, std::size_t b) {
-      using T = std::remove_cvref_t<decltype(*a.params)>;
-      const auto* in = a.in + b * In::size;
-      auto* sums = scalars_in<T>(a.scratch + b * a.scratch_stride);
-      for (std::size_t ch = 0; ch < c; ++ch) {
-        const auto* x = in + ch * pixels;
-        const T shift = a.buffers[ch];
-        auto s1 = x[0] - x[0], s2 = s1;
-        for (std::size_t i = 0; i < pixels; ++i) {
-          const auto d = x[i] - shift;
-          s1 += d, s2 += d * d;
-        }
-        sums[ch] = lane_sum(s1 * a.valid[b]), sums[c + ch] = lane_sum(s2 * a.valid[b]);
-      }
-    }
-
     // Adds the blocks' sums at `at` in block order.
     template <class A, class T>
     static void batch_totals(const A& a, std::size_t at, T* total) {

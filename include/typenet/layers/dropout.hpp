@@ -23,6 +23,7 @@ struct dropout {
   struct bind : layer_defaults<In> {
     using output_shape = In;
     static constexpr bool in_place = true;  // backward recomputes the mask
+    static constexpr bool pointwise = true, pointwise_backward = true;
     static constexpr bool backward_reads_output = false;
 
     // The per-lane multiplier (0 or 1 / (1 - Rate)) of element i, from a vectorised
@@ -54,14 +55,13 @@ struct dropout {
     }
 
     template <class A>
-    static void forward(const A& a) {
-      for (std::size_t i = 0; i < In::size; ++i)
-        a.out[i] = a.run_mode == mode::train ? a.in[i] * multiplier(a, i) : a.in[i];
+    static auto forward_at(const A& a, std::size_t) {
+      const bool training = a.run_mode == mode::train;
+      return [&a, training](std::size_t i, auto x) { return training ? x * multiplier(a, i) : x; };
     }
     template <class A>
-    static void backward(const A& a) {
-      if (a.d_in)
-        for (std::size_t i = 0; i < In::size; ++i) a.d_in[i] = a.d_out[i] * multiplier(a, i);
+    static auto backward_at(const A& a, std::size_t) {
+      return [&a](std::size_t i, auto, auto g) { return g * multiplier(a, i); };
     }
   };
 };

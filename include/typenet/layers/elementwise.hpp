@@ -20,14 +20,14 @@ struct elementwise {
   struct bind : layer_defaults<In> {
     using output_shape = In;
     static constexpr bool in_place = true;  // its derivative comes from the output
+    static constexpr bool pointwise = true, pointwise_backward = true;
     template <class A>
-    static void forward(const A& a) {
-      for (std::size_t i = 0; i < In::size; ++i) a.out[i] = Function::value(a.in[i]);
+    static auto forward_at(const A&, std::size_t) {
+      return [](std::size_t, auto x) { return Function::value(x); };
     }
     template <class A>
-    static void backward(const A& a) {
-      if (a.d_in)
-        for (std::size_t i = 0; i < In::size; ++i) a.d_in[i] = a.d_out[i] * Function::derivative(a.out[i]);
+    static auto backward_at(const A&, std::size_t) {
+      return [](std::size_t, auto y, auto g) { return g * Function::derivative(y); };
     }
   };
 };

@@ -32,15 +32,18 @@ struct correlation {
       one_sample::forward(scalars_in<T>(in), w, scalars_in<T>(out), split_channels);
     } else {
       constexpr std::size_t tiles = (Cout + out_tile - 1) / out_tile;
-      const auto run = [&](std::size_t t) {
+      const auto run = [&](std::size_t t, std::size_t y) {
         if constexpr (Cout % out_tile != 0)
-          if (t + 1 == tiles) return channel_block<Cout % out_tile>(in, w, out, t * out_tile);
-        channel_block<out_tile>(in, w, out, t * out_tile);
+          if (t + 1 == tiles) return output_row<Cout % out_tile>(in, w, out, t * out_tile, y);
+        output_row<out_tile>(in, w, out, t * out_tile, y);
       };
       if (split_channels && tiles > 1)
-        tbb::parallel_for(std::size_t{0}, tiles, run);
-      else
-        for (std::size_t t = 0; t < tiles; ++t) run(t);
+        tbb::parallel_for(std::size_t{0}, tiles, [&](std::size_t t) {
+          for (std::size_t y = 0; y < hout; ++y) run(t, y);
+        });
+      else  // row by row, every channel tile: the input rows of a row stay in cache
+        for (std::size_t y = 0; y < hout; ++y)
+          for (std::size_t t = 0; t < tiles; ++t) run(t, y);
     }
   }
 
@@ -116,12 +119,10 @@ struct correlation {
   };
 
   template <std::size_t Q, class V, class T>
-  static void channel_block(const V* in, const T* w, V* out, std::size_t co) {
+  static void output_row(const V* in, const T* w, V* out, std::size_t co, std::size_t y) {
     constexpr std::size_t x_full = wout / pixel_tile * pixel_tile;
-    for (std::size_t y = 0; y < hout; ++y) {
-      for (std::size_t x = 0; x < x_full; x += pixel_tile) tile<Q, pixel_tile>(in, w, out, co, y, x);
-      if constexpr (wout % pixel_tile != 0) tile<Q, wout % pixel_tile>(in, w, out, co, y, x_full);
-    }
+    for (std::size_t x = 0; x < x_full; x += pixel_tile) tile<Q, pixel_tile>(in, w, out, co, y, x);
+    if constexpr (wout % pixel_tile != 0) tile<Q, wout % pixel_tile>(in, w, out, co, y, x_full);
   }
 
   template <std::size_t Q, std::size_t P, class V, class T>

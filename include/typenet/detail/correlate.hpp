@@ -87,8 +87,9 @@ struct correlation {
         rows(0, hout);
     }
 
+    // Out of line: the serial and the parallel path share one copy of the unrolled code.
     template <std::size_t Q, class W, class T>
-    [[gnu::always_inline]] static inline void row(const T* in, const T* w, T* out, std::size_t co, std::size_t y) {
+    [[gnu::noinline]] static void row(const T* in, const T* w, T* out, std::size_t co, std::size_t y) {
       constexpr std::size_t L = lanes_of<W>, chunks = (wout + L - 1) / L;
       W acc[Q][chunks] = {};
       for (std::size_t ci = 0; ci < Cin; ++ci) {
@@ -118,8 +119,9 @@ struct correlation {
     }
   };
 
+  // Out of line: the serial and the parallel path share one copy of the unrolled code.
   template <std::size_t Q, class V, class T>
-  static void output_row(const V* in, const T* w, V* out, std::size_t co, std::size_t y) {
+  [[gnu::noinline]] static void output_row(const V* in, const T* w, V* out, std::size_t co, std::size_t y) {
     constexpr std::size_t x_full = wout / pixel_tile * pixel_tile;
     for (std::size_t x = 0; x < x_full; x += pixel_tile) tile<Q, pixel_tile>(in, w, out, co, y, x);
     if constexpr (wout % pixel_tile != 0) tile<Q, wout % pixel_tile>(in, w, out, co, y, x_full);

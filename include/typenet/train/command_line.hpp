@@ -4,10 +4,15 @@
 //   mnist --epochs 20 --batch 128 --lr 0.05 --schedule one-cycle --seed 2 --threads 2
 //   mnist --resume --checkpoint-dir runs/mnist-seed2
 //   mnist --evaluate runs/mnist-seed2/best.safetensors
-#include <CLI/CLI.hpp>
 #include <string>
 
 #include "options.hpp"
+
+// A command line is parsed once per run, yet CLI11 at -O3 costs more compile
+// time than the whole engine: its code and the parser below are built at -O1.
+#pragma GCC push_options
+#pragma GCC optimize("O1")
+#include <CLI/CLI.hpp>
 
 namespace typenet {
 
@@ -51,3 +56,5 @@ inline bool parse_command_line(int argc, char** argv, training_options& o, int& 
 }
 
 }  // namespace typenet
+
+#pragma GCC pop_options

@@ -18,17 +18,55 @@ namespace typenet::detail {
 inline constexpr std::size_t out_tile = 4;
 inline constexpr std::size_t pixel_tile = 4;
 
-template <std::size_t Cin, std::size_t Hin, std::size_t Win, std::size_t Cout, std::size_t K, std::size_t S>
-struct correlation {
-  static constexpr std::size_t hout = (Hin - K) / S + 1;
-  static constexpr std::size_t wout = (Win - K) / S + 1;
+// Copies a [C][H][W] map into the middle of a zero [C][H + 2*Border][W + 2*Border]
+// map, spreading its pixels Spread apart (Spread > 1 undoes a stride in backward).
+// Without spreading only the border is zeroed: the rest is overwritten anyway.
+template <std::size_t C, std::size_t H, std::size_t W, std::size_t Border, std::size_t Spread, class V>
+void embed(const V* in, V* out) {
+  constexpr std::size_t ho = (H - 1) * Spread + 1 + 2 * Border;
+  constexpr std::size_t wo = (W - 1) * Spread + 1 + 2 * Border;
+  if constexpr (Spread > 1) {
+    std::fill(out, out + C * ho * wo, V{});
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t y = 0; y < H; ++y)
+        for (std::size_t x = 0; x < W; ++x)
+          out[(c * ho + Border + y * Spread) * wo + Border + x * Spread] = in[(c * H + y) * W + x];
+  } else {
+    for (std::size_t c = 0; c < C; ++c) {
+      V* plane = out + c * ho * wo;
+      std::fill(plane, plane + Border * wo, V{});
+      for (std::size_t y = 0; y < H; ++y) {
+        V* row = plane + (Border + y) * wo;
+        std::fill(row, row + Border, V{});
+        std::copy(in + (c * H + y) * W, in + (c * H + y + 1) * W, row + Border);
+        std::fill(row + Border + W, row + wo, V{});
+      }
+      std::fill(plane + (Border + H) * wo, plane + ho * wo, V{});
+    }
+  }
+}
 
-  // out[co][y][x] = sum over ci, ky, kx of w[co][ci][ky][kx] * in[ci][y*S + ky][x*S + kx]
+// The input is Hin x Win, read as if bordered by Pad zeros: the border is never
+// stored, the kernel skips its taps.
+template <std::size_t Cin, std::size_t Hin, std::size_t Win, std::size_t Cout, std::size_t K, std::size_t S,
+          std::size_t Pad = 0>
+struct correlation {
+  static constexpr std::size_t hp = Hin + 2 * Pad, wp = Win + 2 * Pad;
+  static constexpr std::size_t hout = (hp - K) / S + 1;
+  static constexpr std::size_t wout = (wp - K) / S + 1;
+  // What forward() needs of `scratch`: room for a bordered copy of the input (one sample only).
+  static constexpr std::size_t scratch_scalars = Pad > 0 ? Cin * hp * wp : 0;
+
+  // out[co][y][x] = sum over ci, ky, kx of w[co][ci][ky][kx] * in[ci][y*S + ky - Pad][x*S + kx - Pad]
   // With split_channels, the work runs as parallel tasks (for a batch too small
   // to keep the threads busy); each output's arithmetic is the same.
   template <class V, class T>
-  static void forward(const V* in, const T* w, V* out, bool split_channels = false) {
+  static void forward(const V* in, const T* w, V* out, bool split_channels = false, V* scratch = nullptr) {
     if constexpr (lanes_of<V> == 1 && S == 1) {
+      if constexpr (Pad > 0) {  // whole-row vectors cannot skip the border: copy it in
+        embed<Cin, Hin, Win, Pad, 1>(scalars_in<T>(in), scalars_in<T>(scratch));
+        in = scratch;
+      }
       one_sample::forward(scalars_in<T>(in), w, scalars_in<T>(out), split_channels);
     } else {
       constexpr std::size_t tiles = (Cout + out_tile - 1) / out_tile;
@@ -52,6 +90,7 @@ struct correlation {
   // for kernels over 3x3), about 18 accumulators.
   template <class V, class T>
   static void weight_gradient(const V* in, const V* d_out, T* dw) {
+    static_assert(Pad == 0, "typenet: the weight gradient reads a stored border");
     constexpr std::size_t rows = K * K <= 9 ? K : 1;
     constexpr std::size_t tile = std::max<std::size_t>(1, std::min<std::size_t>(Cout, 18 / (rows * K)));
     constexpr std::size_t co_full = Cout / tile * tile;
@@ -95,7 +134,7 @@ struct correlation {
       for (std::size_t ci = 0; ci < Cin; ++ci) {
 #pragma GCC unroll 16
         for (std::size_t ky = 0; ky < K; ++ky) {
-          const T* line = in + (ci * Hin + y + ky) * Win;
+          const T* line = in + (ci * hp + y + ky) * wp;
           const T* wk = w + (co * Cin + ci) * K * K + ky * K;
 #pragma GCC unroll 16
           for (std::size_t kx = 0; kx < K; ++kx) {
@@ -123,24 +162,42 @@ struct correlation {
   template <std::size_t Q, class V, class T>
   [[gnu::noinline]] static void output_row(const V* in, const T* w, V* out, std::size_t co, std::size_t y) {
     constexpr std::size_t x_full = wout / pixel_tile * pixel_tile;
-    for (std::size_t x = 0; x < x_full; x += pixel_tile) tile<Q, pixel_tile>(in, w, out, co, y, x);
-    if constexpr (wout % pixel_tile != 0) tile<Q, wout % pixel_tile>(in, w, out, co, y, x_full);
+    const bool row_inside = y * S >= Pad && y * S + K <= Hin + Pad;
+    // Tiles whose taps all fall inside the stored input skip the border checks.
+    const auto inside = [&](std::size_t x, std::size_t p) { return row_inside && x * S >= Pad && (x + p - 1) * S + K <= Win + Pad; };
+    for (std::size_t x = 0; x < x_full; x += pixel_tile) {
+      if (inside(x, pixel_tile)) tile<Q, pixel_tile, false>(in, w, out, co, y, x);
+      else tile<Q, pixel_tile, true>(in, w, out, co, y, x);
+    }
+    if constexpr (wout % pixel_tile != 0) {
+      if (inside(x_full, wout % pixel_tile)) tile<Q, wout % pixel_tile, false>(in, w, out, co, y, x_full);
+      else tile<Q, wout % pixel_tile, true>(in, w, out, co, y, x_full);
+    }
   }
 
-  template <std::size_t Q, std::size_t P, class V, class T>
+  template <std::size_t Q, std::size_t P, bool Border, class V, class T>
   [[gnu::always_inline]] static inline void tile(const V* in, const T* w, V* out, std::size_t co, std::size_t y,
                                                  std::size_t x) {
+    if constexpr (Border && Pad == 0) return;  // never called
+    // Signed: near the border these fall outside the stored input.
+    const std::ptrdiff_t y0 = static_cast<std::ptrdiff_t>(y * S) - static_cast<std::ptrdiff_t>(Pad);
+    const std::ptrdiff_t x0 = static_cast<std::ptrdiff_t>(x * S) - static_cast<std::ptrdiff_t>(Pad);
     V acc[Q][P] = {};
     for (std::size_t ci = 0; ci < Cin; ++ci) {
 #pragma GCC unroll 16
       for (std::size_t ky = 0; ky < K; ++ky) {
-        const V* row = in + (ci * Hin + y * S + ky) * Win + x * S;
+        const std::ptrdiff_t r = y0 + static_cast<std::ptrdiff_t>(ky);
+        if (Border && (r < 0 || r >= static_cast<std::ptrdiff_t>(Hin))) continue;
+        const std::ptrdiff_t row = (static_cast<std::ptrdiff_t>(ci * Hin) + r) * static_cast<std::ptrdiff_t>(Win) + x0;
         const T* wk = w + (co * Cin + ci) * K * K + ky * K;
 #pragma GCC unroll 16
         for (std::size_t kx = 0; kx < K; ++kx) {
           V v[P];
 #pragma GCC unroll 16
-          for (std::size_t p = 0; p < P; ++p) v[p] = row[p * S + kx];
+          for (std::size_t p = 0; p < P; ++p) {
+            const std::ptrdiff_t c = x0 + static_cast<std::ptrdiff_t>(p * S + kx);
+            v[p] = !Border || (c >= 0 && c < static_cast<std::ptrdiff_t>(Win)) ? in[row + static_cast<std::ptrdiff_t>(p * S + kx)] : V{};
+          }
 #pragma GCC unroll 16
           for (std::size_t q = 0; q < Q; ++q) {
             const T wq = wk[q * Cin * K * K + kx];
@@ -184,33 +241,5 @@ struct correlation {
     }
   }
 };
-
-// Copies a [C][H][W] map into the middle of a zero [C][H + 2*Border][W + 2*Border]
-// map, spreading its pixels Spread apart (Spread > 1 undoes a stride in backward).
-// Without spreading only the border is zeroed: the rest is overwritten anyway.
-template <std::size_t C, std::size_t H, std::size_t W, std::size_t Border, std::size_t Spread, class V>
-void embed(const V* in, V* out) {
-  constexpr std::size_t ho = (H - 1) * Spread + 1 + 2 * Border;
-  constexpr std::size_t wo = (W - 1) * Spread + 1 + 2 * Border;
-  if constexpr (Spread > 1) {
-    std::fill(out, out + C * ho * wo, V{});
-    for (std::size_t c = 0; c < C; ++c)
-      for (std::size_t y = 0; y < H; ++y)
-        for (std::size_t x = 0; x < W; ++x)
-          out[(c * ho + Border + y * Spread) * wo + Border + x * Spread] = in[(c * H + y) * W + x];
-  } else {
-    for (std::size_t c = 0; c < C; ++c) {
-      V* plane = out + c * ho * wo;
-      std::fill(plane, plane + Border * wo, V{});
-      for (std::size_t y = 0; y < H; ++y) {
-        V* row = plane + (Border + y) * wo;
-        std::fill(row, row + Border, V{});
-        std::copy(in + (c * H + y) * W, in + (c * H + y + 1) * W, row + Border);
-        std::fill(row + Border + W, row + wo, V{});
-      }
-      std::fill(plane + (Border + H) * wo, plane + ho * wo, V{});
-    }
-  }
-}
 
 }  // namespace typenet::detail

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstddef>
 #include <string_view>
+#include <type_traits>
 
 #include "../detail/correlate.hpp"
 #include "../layer.hpp"
@@ -53,19 +54,23 @@ struct conv {
       return t;
     }();
 
-    // Input gradient = correlation of the zero-bordered (and, for strides, spread)
-    // output gradient with the flipped, transposed kernel: the forward kernel again.
+    // Input gradient = correlation of the output gradient, bordered by k - 1 zeros
+    // (read as if, for stride 1; spread into a copy, for larger strides), with the
+    // flipped, transposed kernel: the forward kernel again.
     static constexpr bool embeds_input = Padding > 0;
-    static constexpr bool embeds_gradient = k > 1 || s > 1;
+    static constexpr bool spreads_gradient = s > 1;
     static constexpr std::size_t hd = (hout - 1) * s + 1 + 2 * (k - 1), wd = (wout - 1) * s + 1 + 2 * (k - 1);
-    using input_correlation = detail::correlation<cout, hd, wd, cin, k, 1>;
+    using input_correlation = std::conditional_t<spreads_gradient, detail::correlation<cout, hd, wd, cin, k, 1>,
+                                                 detail::correlation<cout, hout, wout, cin, k, 1, k - 1>>;
     static constexpr std::size_t hc = input_correlation::hout, wc = input_correlation::wout;
     static constexpr bool crops_gradient = Padding > 0 || hc != In::height || wc != In::width;
 
-    // Scratch: [padded input][spread output gradient][padded input gradient][flipped weights]
+    // Scratch: [padded input][spread output gradient, or the correlation's own][padded
+    // input gradient][flipped weights]
     static constexpr std::size_t padded_input_at = 0;
     static constexpr std::size_t spread_gradient_at = padded_input_at + (embeds_input ? cin * hp * wp : 0);
-    static constexpr std::size_t padded_gradient_at = spread_gradient_at + (embeds_gradient ? cout * hd * wd : 0);
+    static constexpr std::size_t padded_gradient_at =
+        spread_gradient_at + (spreads_gradient ? cout * hd * wd : input_correlation::scratch_scalars);
     static constexpr std::size_t flipped_weights_at = padded_gradient_at + (crops_gradient ? cin * hc * wc : 0);
     static constexpr std::size_t scratch_size = flipped_weights_at + weight_count;  // generous: a pack per weight
 
@@ -119,15 +124,16 @@ struct conv {
             flipped[(ci * cout + co) * k * k + (k * k - 1 - i)] = a.params[(co * cin + ci) * k * k + i];
 
       const V* spread = a.d_out;
-      if constexpr (embeds_gradient) {
+      if constexpr (spreads_gradient) {
         detail::embed<cout, hout, wout, k - 1, s>(a.d_out, a.scratch + spread_gradient_at);
         spread = a.scratch + spread_gradient_at;
       }
+      V* own_scratch = a.scratch + spread_gradient_at;
       if constexpr (!crops_gradient) {
-        input_correlation::forward(spread, flipped, a.d_in);
+        input_correlation::forward(spread, flipped, a.d_in, false, own_scratch);
       } else {
         V* full = a.scratch + padded_gradient_at;
-        input_correlation::forward(spread, flipped, full);
+        input_correlation::forward(spread, flipped, full, false, own_scratch);
         // Rows and columns the forward pass never read (padding, or a stride's remainder) get no gradient.
         for (std::size_t c = 0; c < cin; ++c)
           for (std::size_t y = 0; y < In::height; ++y)

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 namespace typenet {
 
@@ -52,15 +53,20 @@ template <class V>
 using scalar_of = std::remove_cvref_t<decltype(V{}[0])>;
 
 // Sum of the lanes in a fixed order (so results do not depend on the compiler's
-// reassociation): pairwise halving.
+// reassociation): pairwise halving, lane i + lane i + n/2, in registers.
 template <class V>
 inline auto lane_sum(V v) {
   constexpr std::size_t n = lanes_of<V>;
-  scalar_of<V> a[n];
-  for (std::size_t i = 0; i < n; ++i) a[i] = v[i];
-  for (std::size_t width = n / 2; width > 0; width /= 2)
-    for (std::size_t i = 0; i < width; ++i) a[i] += a[i + width];
-  return a[0];
+  if constexpr (n == 1) {
+    return v[0];
+  } else {
+    using half = pack<scalar_of<V>, n / 2>;
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      const half low = __builtin_shufflevector(v, v, I...);
+      const half high = __builtin_shufflevector(v, v, (I + n / 2)...);
+      return lane_sum(low + high);
+    }(std::make_index_sequence<n / 2>{});
+  }
 }
 
 // Applies a scalar function to every lane (for exp, log: cheap layers only).

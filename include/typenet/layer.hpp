@@ -29,6 +29,8 @@
 //                                      only in[i], and backward never reads `in`
 //   backward_reads_output              backward reads `out` (so no later layer may overwrite it)
 //   state_size                         scalars it keeps from forward to backward of a step
+//   gradient_in_place                  backward may write d_in over d_out (d_in[i] needs
+//                                      d_out[i] only): the engine then passes the same buffer
 //   parameter_tensors, buffer_tensors  names and shapes, for checkpoints (PyTorch names)
 //   initialize(params, buffers, rng)   PyTorch's default initialisation
 //   forward(block_args), backward(block_args)
@@ -99,6 +101,7 @@ struct layer_defaults {
   static constexpr bool backward_reads_output = true;
   static constexpr bool pointwise = false;
   static constexpr bool pointwise_backward = false;
+  static constexpr bool gradient_in_place = false;
   static constexpr std::array<tensor_info, 0> parameter_tensors{};
   static constexpr std::array<tensor_info, 0> buffer_tensors{};
   template <class T>

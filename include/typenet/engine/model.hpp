@@ -361,11 +361,24 @@ class model {
     }(std::make_index_sequence<Last - First + 1>{});
   }
 
-  // Output gradients ping-pong between two buffers, block b's at b * largest_activation;
-  // layer I reads from d_out_of<I> and writes its input gradient to the other.
+  // Output gradients live in two buffers, block b's at b * largest_activation. Layer I
+  // reads d_out_of<I> and writes its input gradient over it where its backward
+  // allows (layer.hpp: gradient_in_place, or a chain), else into the other buffer.
+  static constexpr bool gradient_in_place(std::size_t i) {
+    bool r = false;
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+      ((r = r || (J == i && (Net::template layer<J>::pointwise_backward || Net::template layer<J>::gradient_in_place))), ...);
+    }(std::make_index_sequence<depth>{});
+    return r;
+  }
   template <std::size_t I>
   V* d_out_of() {
-    return (depth - 1 - I) % 2 == 1 ? d_b_.data() : d_a_.data();
+    constexpr bool second = [] {
+      bool b = false;
+      for (std::size_t i = depth - 1; i > I; --i) b ^= !gradient_in_place(i);
+      return b;
+    }();
+    return second ? d_b_.data() : d_a_.data();
   }
   template <std::size_t I>
   V* d_in_of() {

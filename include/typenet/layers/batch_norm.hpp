@@ -35,6 +35,7 @@ struct batch_norm {
     static constexpr std::size_t buffer_count = 2 * c;     // running mean, running variance
     static constexpr std::size_t multiply_adds = In::size;
     static constexpr bool backward_reads_output = false;
+    static constexpr bool gradient_in_place = true;  // dx[i] needs dy[i] and x[i] only
     static constexpr std::array<tensor_info, 2> parameter_tensors{{{"weight", 1, {c}}, {"bias", 1, {c}}}};
     static constexpr std::array<tensor_info, 2> buffer_tensors{{{"running_mean", 1, {c}}, {"running_var", 1, {c}}}};
     // Per block: two sums per channel. Kept through the step: mean, 1/std, the

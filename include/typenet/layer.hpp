@@ -145,12 +145,6 @@ struct batch_args {
   std::size_t blocks;
   std::size_t samples;  // valid lanes in all
   mode run_mode;
-  // Runs f(b) for every block, possibly in parallel; f must only touch block b.
-  void (*parallel)(std::size_t blocks, void* context, void (*f)(void*, std::size_t));
-  template <class F>
-  void for_each_block(F&& f) const {
-    parallel(blocks, &f, [](void* c, std::size_t b) { (*static_cast<F*>(c))(b); });
-  }
 };
 
 }  // namespace typenet

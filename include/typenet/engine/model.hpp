@@ -280,7 +280,6 @@ class model {
     a.blocks = blocks_;
     a.samples = count_;
     a.run_mode = run_mode;
-    a.parallel = detail::parallel_blocks;
     return a;
   }
 

@@ -9,9 +9,9 @@
 #include "options.hpp"
 
 // A command line is parsed once per run, yet CLI11 at -O3 costs more compile
-// time than the whole engine: its code and the parser below are built at -O1.
+// time than the whole engine: its code and the parser below are built unoptimised.
 #pragma GCC push_options
-#pragma GCC optimize("O1")
+#pragma GCC optimize("O0")
 #include <CLI/CLI.hpp>
 
 namespace typenet {

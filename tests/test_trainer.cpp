@@ -126,3 +126,23 @@ BOOST_AUTO_TEST_CASE(data_of_the_wrong_shape_is_refused) {
     return std::string(e.what()).find("images are 1x28x28 but the network's input is 1x20x20") != std::string::npos;
   });
 }
+
+BOOST_AUTO_TEST_CASE(command_line_fills_the_options_and_refuses_bad_numbers) {
+  const auto parse = [](std::vector<std::string> words, training_options& o, int& code) {
+    std::vector<char*> argv;
+    for (auto& w : words) argv.push_back(w.data());
+    return parse_command_line(static_cast<int>(argv.size()), argv.data(), o, code, "test");
+  };
+  training_options o;
+  int code = 0;
+  BOOST_TEST(parse({"t", "--epochs", "3", "--lr", "0.2", "--weight-decay", "0"}, o, code));
+  BOOST_TEST(o.epochs == 3u);
+  BOOST_TEST(o.lr == 0.2);
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"t", "--epochs", "0"}, {"t", "--lr", "-1"},
+                                              {"t", "--batch", "x"}, {"t", "--weight-decay", "-0.5"}}) {
+    training_options fresh;
+    code = 0;
+    BOOST_TEST(!parse(bad, fresh, code));
+    BOOST_TEST(code != 0);
+  }
+}

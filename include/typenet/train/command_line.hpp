@@ -22,18 +22,32 @@ inline bool parse_command_line(int argc, char** argv, training_options& o, int& 
                                const std::string& description) {
   CLI::App app(description);
   app.option_defaults()->always_capture_default();
+  // Clearer than CLI11's PositiveNumber ("Value 0 not in range 0.000000 to 1.79e308").
+  const auto number_check = [](const char* name, bool (*ok)(double), std::string rule) {
+    return CLI::Validator(
+        [=](std::string& text) -> std::string {
+          try {
+            return ok(std::stod(text)) ? "" : rule + ", not " + text;
+          } catch (const std::exception&) {
+            return "needs a number, not " + text;
+          }
+        },
+        name);
+  };
+  const CLI::Validator positive = number_check("POSITIVE", [](double v) { return v > 0; }, "must be more than 0");
+  const CLI::Validator non_negative = number_check("NONNEGATIVE", [](double v) { return v >= 0; }, "must be 0 or more");
   app.add_option("--data", o.data, "directory with the IDX files (else $TYPENET_DATA, data/mnist, data, ../shared/data/mnist)");
-  app.add_option("--epochs", o.epochs, "epochs to train")->check(CLI::PositiveNumber);
-  app.add_option("--batch", o.batch, "samples per batch")->check(CLI::PositiveNumber);
+  app.add_option("--epochs", o.epochs, "epochs to train")->check(positive);
+  app.add_option("--batch", o.batch, "samples per batch")->check(positive);
   app.add_option("--optimizer", o.optimizer, "sgd, adam or adamw")->check(CLI::IsMember({"sgd", "adam", "adamw"}));
-  app.add_option("--lr", o.lr, "learning rate (the peak, for one-cycle)")->check(CLI::PositiveNumber);
+  app.add_option("--lr", o.lr, "learning rate (the peak, for one-cycle)")->check(positive);
   app.add_option("--schedule", o.schedule, "constant, step, one-cycle or cosine, stepped every batch")
       ->check(CLI::IsMember({"constant", "step", "one-cycle", "cosine"}));
   app.add_option("--momentum", o.momentum, "SGD momentum (one-cycle cycles it between 0.85 and 0.95)")->check(CLI::Range(0.0, 1.0));
   app.add_flag("--nesterov", o.nesterov, "Nesterov momentum");
-  app.add_option("--weight-decay", o.weight_decay, "L2 penalty (decoupled for adamw)")->check(CLI::NonNegativeNumber);
-  app.add_option("--step-epochs", o.step_epochs, "step schedule: epochs between decays")->check(CLI::PositiveNumber);
-  app.add_option("--step-gamma", o.step_gamma, "step schedule: factor of each decay")->check(CLI::PositiveNumber);
+  app.add_option("--weight-decay", o.weight_decay, "L2 penalty (decoupled for adamw)")->check(non_negative);
+  app.add_option("--step-epochs", o.step_epochs, "step schedule: epochs between decays")->check(positive);
+  app.add_option("--step-gamma", o.step_gamma, "step schedule: factor of each decay")->check(positive);
   app.add_option("--rotate", o.augment.rotation_degrees, "augmentation: random rotation within +-degrees (0: off)")
       ->check(CLI::Range(0.0, 180.0));
   app.add_option("--translate", o.augment.translate_pixels, "augmentation: random shift within +-pixels (0: off)");

@@ -117,8 +117,9 @@ struct correlation {
           if constexpr (Cout % q_tile != 0) row<Cout % q_tile, W>(in, w, out, q_full, y);
         }
       };
-      // Rows in parallel only where the work outweighs a task's overhead.
-      constexpr bool worth_splitting = Cout * Cin * K * K * hout * wout >= (std::size_t{1} << 17);
+      // Rows in parallel only where the work outweighs waking a thread (about 10 us,
+      // as long as a layer of 1M multiply-adds takes here: ref11k's layers do not split).
+      constexpr bool worth_splitting = Cout * Cin * K * K * hout * wout >= (std::size_t{1} << 22);
       if (worth_splitting && split && hout > 1)
         tbb::parallel_for(tbb::blocked_range<std::size_t>(0, hout),
                           [&](const tbb::blocked_range<std::size_t>& r) { rows(r.begin(), r.end()); });

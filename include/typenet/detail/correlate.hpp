@@ -99,6 +99,18 @@ struct correlation {
   }
 
  private:
+  // One kernel tap of a Q x P register tile: acc[q][p] += w[q][this tap] * v[p],
+  // each weight broadcast once.
+  template <std::size_t Q, std::size_t P, class V, class T>
+  [[gnu::always_inline]] static inline void tap(V (&acc)[Q][P], const T* w, const V (&v)[P]) {
+#pragma GCC unroll 16
+    for (std::size_t q = 0; q < Q; ++q) {
+      const T wq = w[q * Cin * K * K];
+#pragma GCC unroll 16
+      for (std::size_t p = 0; p < P; ++p) acc[q][p] += wq * v[p];
+    }
+  }
+
   // A block of one sample leaves 15 of 16 lanes idle, so one sample vectorises
   // over output columns instead: a row of wout pixels is `chunks` full-width
   // registers, for Q output channels at a time. Loading a row's last chunk reads
@@ -142,12 +154,7 @@ struct correlation {
             W v[chunks];
 #pragma GCC unroll 16
             for (std::size_t c = 0; c < chunks; ++c) std::memcpy(&v[c], line + c * L + kx, sizeof(W));
-#pragma GCC unroll 16
-            for (std::size_t q = 0; q < Q; ++q) {
-              const T wq = wk[q * Cin * K * K + kx];
-#pragma GCC unroll 16
-              for (std::size_t c = 0; c < chunks; ++c) acc[q][c] += wq * v[c];
-            }
+            tap(acc, wk + kx, v);
           }
         }
       }
@@ -199,12 +206,7 @@ struct correlation {
             const std::ptrdiff_t c = x0 + static_cast<std::ptrdiff_t>(p * S + kx);
             v[p] = !Border || (c >= 0 && c < static_cast<std::ptrdiff_t>(Win)) ? in[row + static_cast<std::ptrdiff_t>(p * S + kx)] : V{};
           }
-#pragma GCC unroll 16
-          for (std::size_t q = 0; q < Q; ++q) {
-            const T wq = wk[q * Cin * K * K + kx];
-#pragma GCC unroll 16
-            for (std::size_t p = 0; p < P; ++p) acc[q][p] += wq * v[p];
-          }
+          tap(acc, wk + kx, v);
         }
       }
     }

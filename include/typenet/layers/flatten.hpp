@@ -20,13 +20,13 @@ struct flatten {
     // For the receptive field the dense layer after it mixes every position: a kernel over the map.
     static constexpr std::size_t kernel = In::height, stride = In::height;
     // A new name for the same numbers: in place it costs nothing.
-    static constexpr bool in_place = true;
+    static constexpr bool in_place = true, gradient_in_place = true;
     static constexpr bool backward_reads_output = false;
     template <class A> static void forward(const A& a) {
       if (a.out != a.in) std::copy(a.in, a.in + In::size, a.out);
     }
     template <class A> static void backward(const A& a) {
-      if (a.d_in) std::copy(a.d_out, a.d_out + In::size, a.d_in);
+      if (a.d_in && a.d_in != a.d_out) std::copy(a.d_out, a.d_out + In::size, a.d_in);
     }
   };
 };

@@ -1,8 +1,8 @@
 // peak_flops: measures this machine's fp32 FMA throughput in GFLOP/s, on one thread and on N threads.
 //
-// Each thread runs kChains independent FMA chains on 512-bit (16 x float) vectors, enough to cover FMA
-// latency x number of FMA ports. Compile with -O3 -march=native so the vector type maps to one zmm
-// register and a*b+c to one vfmadd instruction.
+// Each thread runs kChains independent FMA chains on the widest vector register the target has (512-bit
+// zmm with AVX-512, else 256-bit ymm), enough to cover FMA latency x number of FMA ports. Compile with
+// -O3 -march=native so the vector type maps to one register and a*b+c to one vfmadd instruction.
 //
 // Usage: peak_flops [--threads N]   (default N = hardware_concurrency)
 // Prints key value lines: peak_gflops_1thread X, peak_gflops_Nthreads X, threads N.
@@ -14,7 +14,12 @@
 #include <thread>
 #include <vector>
 
-using v16f = float __attribute__((vector_size(64)));
+#ifdef __AVX512F__
+constexpr int kLanes = 16;
+#else
+constexpr int kLanes = 8;
+#endif
+using vnf = float __attribute__((vector_size(kLanes * sizeof(float))));
 
 namespace {
 
@@ -22,13 +27,13 @@ constexpr int kChains = 12;
 
 // Returns a value depending on the accumulators so the compiler cannot drop the loop.
 __attribute__((noinline)) float fma_kernel(long iterations, float seed) {
-  // Twelve named accumulators (not an array) so that they all live in zmm registers.
-  v16f a0 = v16f{} + seed * 1, a1 = v16f{} + seed * 2, a2 = v16f{} + seed * 3, a3 = v16f{} + seed * 4;
-  v16f a4 = v16f{} + seed * 5, a5 = v16f{} + seed * 6, a6 = v16f{} + seed * 7, a7 = v16f{} + seed * 8;
-  v16f a8 = v16f{} + seed * 9, a9 = v16f{} + seed * 10, a10 = v16f{} + seed * 11, a11 = v16f{} + seed * 12;
+  // Twelve named accumulators (not an array) so that they all live in vector registers.
+  vnf a0 = vnf{} + seed * 1, a1 = vnf{} + seed * 2, a2 = vnf{} + seed * 3, a3 = vnf{} + seed * 4;
+  vnf a4 = vnf{} + seed * 5, a5 = vnf{} + seed * 6, a6 = vnf{} + seed * 7, a7 = vnf{} + seed * 8;
+  vnf a8 = vnf{} + seed * 9, a9 = vnf{} + seed * 10, a10 = vnf{} + seed * 11, a11 = vnf{} + seed * 12;
   // Multiplier just below 1 and a small addend: values stay finite, no denormals.
-  const v16f mul = v16f{} + 0.999999f;
-  const v16f add = v16f{} + 1e-7f;
+  const vnf mul = vnf{} + 0.999999f;
+  const vnf add = vnf{} + 1e-7f;
   for (long i = 0; i < iterations; ++i) {
     a0 = a0 * mul + add;
     a1 = a1 * mul + add;
@@ -46,13 +51,13 @@ __attribute__((noinline)) float fma_kernel(long iterations, float seed) {
     asm volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5));
     asm volatile("" : "+v"(a6), "+v"(a7), "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11));
   }
-  v16f s = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) + ((a8 + a9) + (a10 + a11));
+  vnf s = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) + ((a8 + a9) + (a10 + a11));
   float r = 0;
-  for (int l = 0; l < 16; ++l) r += s[l];
+  for (int l = 0; l < kLanes; ++l) r += s[l];
   return r;
 }
 
-constexpr double kFlopsPerIteration = kChains * 16 * 2.0;  // 12 vectors x 16 lanes x (mul + add)
+constexpr double kFlopsPerIteration = kChains * kLanes * 2.0;  // 12 vectors x lanes x (mul + add)
 
 // Runs the kernel on `threads` threads, `iterations` each; returns GFLOP/s (best of `repeats`).
 double measure(int threads, long iterations, int repeats) {

@@ -389,17 +389,25 @@ BOOST_AUTO_TEST_CASE(data_mnist_under_the_working_directory_is_found) {
   BOOST_TEST(typenet::load_idx_dataset(typenet::find_data_dir(std::nullopt), "t10k").count == 10000u);
 }
 
+BOOST_AUTO_TEST_CASE(the_bundled_copy_is_the_last_resort) {
+  environment_guard guard;
+  temporary_directory dir;
+  ::unsetenv("TYPENET_DATA");
+  fs::current_path(dir.path);
+  BOOST_TEST(typenet::find_data_dir(std::nullopt) == mnist_dir);
+}
+
 BOOST_AUTO_TEST_CASE(nothing_found_explains_where_it_looked_and_what_to_do) {
   environment_guard guard;
   temporary_directory dir;
   ::unsetenv("TYPENET_DATA");
   fs::create_directories(dir.path / "data");
   fs::current_path(dir.path);
-  require_data_error([] { typenet::find_data_dir(std::nullopt); },
+  require_data_error([] { typenet::find_data_dir(std::nullopt, {"./data/mnist", "./data"}); },
                      {"no data directory found", "TYPENET_DATA (not set)",
                       "./data/mnist (" + (dir.path / "data" / "mnist").string() + "): no such directory",
                       "./data (" + (dir.path / "data").string() + "): lacks train-images-idx3-ubyte.gz",
-                      "../shared/data/mnist", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                      "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
                       "t10k-labels-idx1-ubyte.gz", "--data DIR", "apt-get install dataset-fashion-mnist",
                       "/usr/share/datasets/fashion-mnist"});
 }

@@ -75,7 +75,7 @@ inline std::string idx_files_needed() {
   std::string needed = "A data directory holds the four files";
   for (auto name : idx_dataset_files) needed.append(" ").append(name).append(".gz");
   return needed + " (gzip-compressed or not). To get them: download MNIST's four .gz files"
-                  " into data/mnist/, or pass --data DIR, or set TYPENET_DATA=DIR. For"
+                  " into data/mnist/ (scripts/download-mnist does), or pass --data DIR, or set TYPENET_DATA=DIR. For"
                   " Fashion-MNIST: apt-get install dataset-fashion-mnist, then"
                   " --data /usr/share/datasets/fashion-mnist.";
 }
@@ -126,18 +126,30 @@ inline dataset load_idx_dataset(const std::filesystem::path& dir, std::string_vi
   return data;
 }
 
-// The directory holding the four IDX files, searched in this order: the
-// command line's path, $TYPENET_DATA, ./data/mnist, ./data, ../shared/data/mnist.
-// A path from the command line or the environment must qualify; otherwise
-// the error lists every place looked and how to get the files.
-inline std::filesystem::path find_data_dir(const std::optional<std::string>& from_command_line) {
+// Where a trainer looks when neither --data nor $TYPENET_DATA names a directory:
+// ./data/mnist, ./data, and the MNIST copy the project carries
+// (TYPENET_BUNDLED_DATA_DIR, set by the build for trainers built in the tree).
+inline std::vector<std::filesystem::path> default_data_dirs() {
+  std::vector<std::filesystem::path> dirs = {"./data/mnist", "./data"};
+#ifdef TYPENET_BUNDLED_DATA_DIR
+  dirs.emplace_back(TYPENET_BUNDLED_DATA_DIR);
+#endif
+  return dirs;
+}
+
+// The directory holding the four IDX files: the command line's path, else
+// $TYPENET_DATA, else the first of `fallbacks` that holds all four. A path from
+// the command line or the environment must qualify; otherwise the error lists
+// every place looked and how to get the files.
+inline std::filesystem::path find_data_dir(const std::optional<std::string>& from_command_line,
+                                           const std::vector<std::filesystem::path>& fallbacks = default_data_dirs()) {
   if (from_command_line) return detail::require_data_dir(*from_command_line, "--data");
   if (const char* from_environment = std::getenv("TYPENET_DATA");
       from_environment != nullptr && *from_environment != '\0')
     return detail::require_data_dir(from_environment, "TYPENET_DATA");
 
   std::string looked = "no data directory found. Looked at: --data (not given); TYPENET_DATA (not set)";
-  for (const std::filesystem::path dir : {"./data/mnist", "./data", "../shared/data/mnist"}) {
+  for (const std::filesystem::path& dir : fallbacks) {
     std::error_code ignored;
     looked += "; " + dir.string() + " (" + std::filesystem::absolute(dir, ignored).lexically_normal().string() + "): ";
     if (!std::filesystem::is_directory(dir, ignored)) {

@@ -36,7 +36,7 @@ inline bool parse_command_line(int argc, char** argv, training_options& o, int& 
   };
   const CLI::Validator positive = number_check("POSITIVE", [](double v) { return v > 0; }, "must be more than 0");
   const CLI::Validator non_negative = number_check("NONNEGATIVE", [](double v) { return v >= 0; }, "must be 0 or more");
-  app.add_option("--data", o.data, "directory with the IDX files (else $TYPENET_DATA, data/mnist, data, ../shared/data/mnist)");
+  app.add_option("--data", o.data, "directory with the IDX files (else $TYPENET_DATA, data/mnist, data, the copy in the project)");
   app.add_option("--epochs", o.epochs, "epochs to train")->check(positive);
   app.add_option("--batch", o.batch, "samples per batch")->check(positive);
   app.add_option("--optimizer", o.optimizer, "sgd, adam or adamw")->check(CLI::IsMember({"sgd", "adam", "adamw"}));

@@ -12,14 +12,6 @@
 // A layer that does not fit the shape that reaches it fails to compile with an
 // error naming the layer's index, its type and the numbers (diagnostics.hpp).
 #include <array>
-#include <boost/hana/append.hpp>
-#include <boost/hana/at.hpp>
-#include <boost/hana/first.hpp>
-#include <boost/hana/fold_left.hpp>
-#include <boost/hana/pair.hpp>
-#include <boost/hana/second.hpp>
-#include <boost/hana/tuple.hpp>
-#include <boost/hana/type.hpp>
 #include <cstddef>
 #include <string_view>
 #include <utility>
@@ -29,8 +21,6 @@
 #include "shape.hpp"
 
 namespace typenet {
-
-namespace hana = boost::hana;
 
 // What the network knows of one of its layers; net::facts[i] for layer i.
 struct layer_facts {
@@ -48,36 +38,44 @@ struct layer_facts {
 };
 
 namespace detail {
-// Binds each layer to the output shape of the one before: a left fold whose
-// state is (current shape, bound layers so far).
-template <class Input, class... Layers>
-constexpr auto bind_layers() {
-  return hana::fold_left(hana::tuple_t<Layers...>, hana::make_pair(hana::type_c<Input>, hana::tuple_t<>),
-                         [](auto state, auto layer) {
-                           using in = typename decltype(+hana::first(state))::type;
-                           using bound = typename decltype(+layer)::type::template bind<in>;
-                           return hana::make_pair(hana::type_c<typename bound::output_shape>,
-                                                  hana::append(hana::second(state), hana::type_c<bound>));
-                         });
-}
+// Layer I of a pack in one step: the pack's holder derives from indexed<I, L> for
+// every layer, and deduction picks the base. (A fold that appends to a tuple, or
+// a recursive lookup, costs a network of N layers N^2 instantiations.)
+template <std::size_t I, class L> struct indexed { using type = L; };
+template <class Indices, class... Ls> struct indexed_pack;
+template <std::size_t... I, class... Ls>
+struct indexed_pack<std::index_sequence<I...>, Ls...> : indexed<I, Ls>... {};
+template <std::size_t I, class L> indexed<I, L> select(const indexed<I, L>&);  // for decltype only
+template <std::size_t I, class Pack> using pack_element = typename decltype(select<I>(std::declval<Pack>()))::type;
+
+// Layer I bound to the shape that reaches it: the output of layer I - 1 bound, so
+// each layer is bound once and the network's binding is linear in its depth.
+template <class Specs, class Input, std::size_t I> struct bound_at;
+template <class Specs, class Input, std::size_t I> struct input_at {
+  using type = typename bound_at<Specs, Input, I - 1>::type::output_shape;
+};
+template <class Specs, class Input> struct input_at<Specs, Input, 0> { using type = Input; };
+template <class Specs, class Input, std::size_t I> struct bound_at {
+  using type = typename pack_element<I, Specs>::template bind<typename input_at<Specs, Input, I>::type>;
+};
 }  // namespace detail
 
 template <class Input, class... Layers>
 struct network {
   static_assert(sizeof...(Layers) > 0, "typenet: a network needs at least one layer after its input");
+  static constexpr std::size_t depth = sizeof...(Layers);
 
  private:
-  static constexpr auto bound_ = detail::bind_layers<Input, Layers...>();
-  using bound_types = decltype(hana::second(bound_));
+  using specs_ = detail::indexed_pack<std::make_index_sequence<depth>, Layers...>;
 
  public:
-  static constexpr std::size_t depth = sizeof...(Layers);
   using input_shape = Input;
-  using output_shape = typename decltype(+hana::first(bound_))::type;
 
   // Layer I as written (`conv<16, 3>`) and as bound to its input (with facts and kernels).
-  template <std::size_t I> using layer_spec = typename decltype(+hana::at_c<I>(hana::tuple_t<Layers...>))::type;
-  template <std::size_t I> using layer = typename decltype(+hana::at_c<I>(bound_types{}))::type;
+  template <std::size_t I> using layer_spec = detail::pack_element<I, specs_>;
+  template <std::size_t I> using layer = typename detail::bound_at<specs_, Input, I>::type;
+
+  using output_shape = typename layer<depth - 1>::output_shape;
 
  private:
   template <std::size_t... I>

@@ -23,3 +23,4 @@ typenet_compile_fail(batch_norm_before_output compile_fail.cpp CASE_BATCH_NORM_B
 typenet_test(test_backprop)
 typenet_test(test_engine)
 typenet_test(test_trainer)
+typenet_test(test_layers)

@@ -25,6 +25,7 @@ namespace typenet {
 // What the network knows of one of its layers; net::facts[i] for layer i.
 struct layer_facts {
   std::string_view name;
+  layer_role role;
   std::array<std::size_t, 3> output_shape;  // channels, height, width
   std::size_t output_size;                  // activation scalars per sample
   std::size_t parameter_count, parameter_offset;
@@ -80,20 +81,22 @@ struct network {
  private:
   template <std::size_t... I>
   static constexpr bool well_formed(std::index_sequence<I...>) {
+    static_assert((layer_definition<layer_spec<I>> && ...), "typenet: a layer type needs a name and a role (layer.hpp)");
+    static_assert((bound_layer<layer<I>> && ...), "typenet: a bound layer breaks the layer contract (layer.hpp)");
     return (reported<typename layer<I>::problem, at_layer<I>, layer_spec<I>> && ...);
   }
   static_assert(well_formed(std::make_index_sequence<depth>{}));
 
   template <std::size_t I>
   static constexpr bool feeds_chain = [] {
-    if constexpr (I + 1 < depth) return layer<I>::pointwise && layer<I + 1>::pointwise_backward;
+    if constexpr (I + 1 < depth) return pointwise_layer<layer<I>> && pointwise_gradient_layer<layer<I + 1>>;
     else return false;
   }();
 
   template <std::size_t... I>
   static constexpr std::array<layer_facts, depth> collect(std::index_sequence<I...>) {
     std::array<layer_facts, depth> f{layer_facts{
-        layer_spec<I>::name,
+        layer_spec<I>::name, layer_spec<I>::role,
         {layer<I>::output_shape::channels, layer<I>::output_shape::height, layer<I>::output_shape::width},
         layer<I>::output_shape::size,
         layer<I>::parameter_count, 0, layer<I>::buffer_count, 0,
@@ -144,7 +147,7 @@ struct network {
   static constexpr std::size_t prediction_layer = [] {
     std::size_t p = 0;
     for (std::size_t i = 0; i < depth; ++i)
-      if (facts[i].parameter_count > 0 && facts[i].name != "batch_norm") p = i;
+      if (facts[i].role == layer_role::linear) p = i;
     return p;
   }();
 };

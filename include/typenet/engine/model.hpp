@@ -268,7 +268,7 @@ class model {
   void forward_layers(std::size_t b, mode run_mode, std::uint64_t key) {
     if constexpr (I < End) {
       using L = typename Net::template layer<I>;
-      if constexpr (L::pointwise) {
+      if constexpr (pointwise_layer<L>) {
         forward_chain<I, plan::chain_end[I]>(b, run_mode, key);
         forward_layers<plan::chain_end[I] + 1, End>(b, run_mode, key);
       } else {
@@ -346,8 +346,8 @@ class model {
   void backward_layers(std::size_t b, std::uint64_t key) {
     constexpr std::size_t first = plan::chain_start[I];
     // The chain's layers from `low` up have pointwise gradients (its first may not: batch norm).
-    constexpr std::size_t low = Net::template layer<first>::pointwise_backward ? first : first + 1;
-    constexpr bool chain = Net::template layer<I>::pointwise_backward;
+    constexpr std::size_t low = pointwise_gradient_layer<typename Net::template layer<first>> ? first : first + 1;
+    constexpr bool chain = pointwise_gradient_layer<typename Net::template layer<I>>;
     constexpr std::size_t done = chain ? low : I;  // the lowest layer this call takes
     if constexpr (chain) backward_chain<first, low, I>(b, key);
     else backward_block<I>(b, key);

@@ -23,9 +23,6 @@ namespace typenet {
 enum class activation_memory { reused, kept };
 
 namespace detail {
-template <class L, class A>
-concept batch_layer = requires(const A& a) { L::forward_batch(a); };
-
 // f<Layer>() for every bound layer of Net, as an array.
 template <class Net, class F>
 constexpr auto per_layer(F f) {
@@ -90,7 +87,7 @@ struct execution_plan {
 
   // Layers whose statistics span the batch (batch norm in training): barriers between segments.
   static constexpr std::array<bool, depth> batch_layer =
-      detail::per_layer<Net>([]<class L>() { return detail::batch_layer<L, batch_args<V, T>>; });
+      detail::per_layer<Net>([]<class L>() { return batch_statistics_layer<L>; });
   // The first batch layer after i, or depth.
   static constexpr sizes next_barrier = [] {
     sizes n{};
@@ -110,7 +107,7 @@ struct execution_plan {
   // gradient_in_place), else into the other; so the buffer layer i reads flips at
   // every layer above it that does not write in place.
   static constexpr std::array<bool, depth> gradient_in_place = detail::per_layer<Net>(
-      []<class L>() { return L::pointwise_backward || L::gradient_in_place; });
+      []<class L>() { return pointwise_gradient_layer<L> || L::gradient_in_place; });
   static constexpr std::array<bool, depth> reads_second_gradient_buffer = [] {
     std::array<bool, depth> second{};
     for (std::size_t i = depth - 1; i-- > 0;) second[i] = second[i + 1] ^ !gradient_in_place[i + 1];

@@ -262,3 +262,30 @@ BOOST_AUTO_TEST_CASE(the_last_layer_reads_the_first_gradient_buffer) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(evaluation)
+
+// A training model (batches of 32) evaluates 300 samples in batches of 32 and gives
+// what a model built for all 300 at once gives, to the bit, with each sample's
+// loss as the loss computes it for that sample alone.
+BOOST_AUTO_TEST_CASE(any_count_in_batches_of_the_model_equals_one_big_batch) {
+  using net = examples::ref11k;
+  constexpr std::size_t count = 300;
+  typenet::random_sequence rng(5);
+  std::vector<float> images(count * net::input_size), labels(count);
+  for (float& x : images) x = static_cast<float>(rng.uniform(-0.4, 2.8));
+  for (float& y : labels) y = static_cast<float>(rng.below(10));
+
+  typenet::model<net> small(32), whole(count);
+  small.initialize(3);
+  whole.initialize(3);
+  const auto e = small.evaluate<typenet::nll_loss>(images, labels, count);
+  const auto out = whole.forward(images, count, typenet::mode::eval);
+  BOOST_TEST(e.outputs.size() == out.size());
+  BOOST_TEST(std::memcmp(e.outputs.data(), out.data(), out.size() * sizeof(float)) == 0);
+  BOOST_TEST(e.losses.size() == count);
+  for (std::size_t s : {std::size_t{0}, std::size_t{31}, std::size_t{32}, std::size_t{299}})
+    BOOST_TEST(e.losses[s] == -out[s * 10 + static_cast<std::size_t>(labels[s])]);  // nll of log-probabilities
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -109,6 +109,43 @@ class model {
     return std::span<const T>(outputs_.data(), count_ * Net::output_size);
   }
 
+  struct evaluation {
+    std::vector<T> outputs;  // sample-major, Net::output_size each
+    std::vector<T> losses;   // one per sample
+  };
+
+  // Evaluation-mode outputs and per-sample losses of any number of samples: they
+  // run in batches of max_batch(), and a sample's numbers do not depend on the
+  // batch it ran in (evaluation mode uses no batch statistics), so a training
+  // model evaluates a whole data set without a copy of its weights.
+  template <class Loss>
+  evaluation evaluate(std::span<const T> inputs, std::span<const T> targets, std::size_t count) {
+    constexpr std::size_t target_size = Loss::template target_size<Net::output_size>;
+    if (inputs.size() < count * Net::input_size || targets.size() < count * target_size)
+      throw std::invalid_argument("typenet: " + std::to_string(count) + " samples need " +
+                                  std::to_string(count * Net::input_size) + " inputs and " +
+                                  std::to_string(count * target_size) + " targets, got " +
+                                  std::to_string(inputs.size()) + " and " + std::to_string(targets.size()));
+    evaluation e{std::vector<T>(count * Net::output_size), std::vector<T>(count)};
+    for (std::size_t first = 0; first < count; first += max_batch()) {
+      const std::size_t n = std::min(max_batch(), count - first);
+      const auto out = forward(inputs.subspan(first * Net::input_size, n * Net::input_size), n, mode::eval);
+      std::ranges::copy(out, e.outputs.begin() + first * Net::output_size);
+      run_blocks([&](std::size_t b) {
+        V target[target_size];
+        for (std::size_t t = 0; t < target_size; ++t)
+          for (std::size_t l = 0; l < Lanes; ++l) {
+            const std::size_t s = b * Lanes + l;
+            target[t][l] = s < n ? targets[(first + s) * target_size + t] : T(0);
+          }
+        V* unused_gradient = d_a_.data() + b * plan::largest_activation;
+        const V loss = Loss::template value<Net::output_size>(activation<depth>(b), target, unused_gradient, T(1));
+        for (std::size_t l = 0; l < Lanes && b * Lanes + l < n; ++l) e.losses[first + b * Lanes + l] = loss[l];
+      });
+    }
+    return e;
+  }
+
   // Output of layer I - 1 (the input, for I = 0) for one sample of the last batch:
   // for looking inside a network, as the course's worked example does. Needs
   // activation_memory::kept where a later layer overwrites it.

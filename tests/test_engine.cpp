@@ -218,3 +218,74 @@ BOOST_AUTO_TEST_CASE(step_and_cosine_schedules) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The execution plan of ref11k, by hand from its layer list: batch norm at 1, 5, 11,
+// 15, 19 and 23 cuts it into segments; each batch norm, relu and dropout run as one chain.
+BOOST_AUTO_TEST_SUITE(execution_plan_of_ref11k)
+
+using plan = typenet::model<examples::ref11k>::plan;
+
+BOOST_AUTO_TEST_CASE(batch_norms_are_the_barriers) {
+  BOOST_TEST(plan::next_barrier[0] == 1u);
+  BOOST_TEST(plan::next_barrier[1] == 5u);
+  BOOST_TEST(plan::next_barrier[5] == 11u);
+  BOOST_TEST(plan::next_barrier[23] == examples::ref11k::depth);
+  BOOST_TEST(plan::segment_bottom[4] == 2u);
+  BOOST_TEST(plan::segment_bottom[28] == 24u);
+  BOOST_TEST(plan::segment_bottom[0] == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(batch_norm_relu_dropout_is_one_chain) {
+  BOOST_TEST(plan::chain_end[1] == 3u);
+  BOOST_TEST(plan::chain_start[3] == 1u);
+  BOOST_TEST(plan::chain_end[4] == 4u);  // a conv is no chain
+  BOOST_TEST(plan::chain_end[26] == 26u);
+}
+
+BOOST_AUTO_TEST_CASE(the_arena_holds_what_the_network_says_it_keeps) {
+  BOOST_TEST(plan::activation_offset[0] == 0u);
+  BOOST_TEST(plan::activation_offset[1] == 28u * 28u);  // the input, then conv 0's output
+  BOOST_TEST(plan::activation_size == examples::ref11k::activation_size);
+  // conv 0's output (16x26x26) is the chain's input: the chain's inner values take its
+  // place (never stored), and the chain's output comes after it, since backward
+  // recomputes the chain from its input.
+  BOOST_TEST(plan::activation_offset[2] == plan::activation_offset[1]);
+  BOOST_TEST(plan::activation_offset[3] == plan::activation_offset[1]);
+  BOOST_TEST(plan::activation_offset[4] == plan::activation_offset[1] + 16u * 26u * 26u);
+  BOOST_TEST(plan::largest_activation == 16u * 26u * 26u);
+}
+
+BOOST_AUTO_TEST_CASE(the_last_layer_reads_the_first_gradient_buffer) {
+  BOOST_TEST(!plan::reads_second_gradient_buffer[examples::ref11k::depth - 1]);
+  // log_softmax does not write in place, so the layer below it reads the other buffer.
+  BOOST_TEST(plan::reads_second_gradient_buffer[examples::ref11k::depth - 2]);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(evaluation)
+
+// A training model (batches of 32) evaluates 300 samples in batches of 32 and gives
+// what a model built for all 300 at once gives, to the bit, with each sample's
+// loss as the loss computes it for that sample alone.
+BOOST_AUTO_TEST_CASE(any_count_in_batches_of_the_model_equals_one_big_batch) {
+  using net = examples::ref11k;
+  constexpr std::size_t count = 300;
+  typenet::random_sequence rng(5);
+  std::vector<float> images(count * net::input_size), labels(count);
+  for (float& x : images) x = static_cast<float>(rng.uniform(-0.4, 2.8));
+  for (float& y : labels) y = static_cast<float>(rng.below(10));
+
+  typenet::model<net> small(32), whole(count);
+  small.initialize(3);
+  whole.initialize(3);
+  const auto e = small.evaluate<typenet::nll_loss>(images, labels, count);
+  const auto out = whole.forward(images, count, typenet::mode::eval);
+  BOOST_TEST(e.outputs.size() == out.size());
+  BOOST_TEST(std::memcmp(e.outputs.data(), out.data(), out.size() * sizeof(float)) == 0);
+  BOOST_TEST(e.losses.size() == count);
+  for (std::size_t s : {std::size_t{0}, std::size_t{31}, std::size_t{32}, std::size_t{299}})
+    BOOST_TEST(e.losses[s] == -out[s * 10 + static_cast<std::size_t>(labels[s])]);  // nll of log-probabilities
+}
+
+BOOST_AUTO_TEST_SUITE_END()

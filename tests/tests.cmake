@@ -23,6 +23,7 @@ typenet_compile_fail(batch_norm_before_output compile_fail.cpp CASE_BATCH_NORM_B
 typenet_test(test_backprop)
 typenet_test(test_engine)
 typenet_test(test_trainer)
+typenet_test(test_layers)
 # The installed package, used by a project outside the tree (tests/consumer).
 add_test(NAME package_consumer COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${PROJECT_BINARY_DIR}
   -DSOURCE_DIR=${PROJECT_SOURCE_DIR} -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/consumer -DCXX=${CMAKE_CXX_COMPILER}

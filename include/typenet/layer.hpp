@@ -1,11 +1,15 @@
 #pragma once
 // The layer contract. A layer is a type that carries hyperparameters only
-// (`conv<16, 3>`); the network binds it to the shape that reaches it
-// (`conv<16, 3>::bind<shape<1, 28, 28>>`), and the bound type carries the
-// facts and the kernels. To add a layer of your own, write one header:
+// (`conv<16, 3>`): its `name`, its `role`, and a `bind<Shape>` that the network
+// instantiates with the shape that reaches it. The bound type carries the facts
+// and the kernels; the concept `bound_layer` below states what it must provide,
+// one requirement a line, and the network asserts it for every layer it binds.
+// To add a layer of your own, write one header (this one is compiled and
+// gradient-checked in tests/test_layers.cpp, with typenet::testing::check_layer):
 //
 //   struct square {                                   // y = x * x
 //     static constexpr std::string_view name = "square";
+//     static constexpr typenet::layer_role role = typenet::layer_role::activation;
 //     template <class In> struct bind : typenet::layer_defaults<In> {
 //       using output_shape = In;
 //       template <class A> static void forward(const A& a) {
@@ -18,61 +22,65 @@
 //     };
 //   };
 //
-// What a bound layer provides (layer_defaults supplies the zeros):
-//   input_shape, output_shape          shapes of one sample
-//   problem                            no_problem, or why it does not fit (diagnostics.hpp)
-//   parameter_count, buffer_count      trainable scalars; non-trainable state (running stats)
-//   kernel, stride                     its step of the receptive field
-//   multiply_adds                      per sample, forward
-//   scratch_size                       packs of per-block scratch it needs during a call
-//   in_place                           it may write its output over its input: out[i] needs
-//                                      only in[i], and backward never reads `in`
-//   backward_reads_output              backward reads `out` (so no later layer may overwrite it)
-//   state_size                         scalars it keeps from forward to backward of a step
-//   gradient_in_place                  backward may write d_in over d_out (d_in[i] needs
-//                                      d_out[i] only): the engine then passes the same buffer
-//   parameter_tensors, buffer_tensors  names and shapes, for checkpoints (PyTorch names)
-//   initialize(params, buffers, rng)   PyTorch's default initialisation
-//   forward(block_args), backward(block_args)
-//                                      one block of samples, independent of the others
-//   pointwise, forward_at(block_args, channel)
-//                                      instead of forward: out[i] = f(i, in[i]) for element
-//                                      i of the channel, f = forward_at(a, channel) (so that
-//                                      per-channel constants are computed once)
-//   pointwise_backward, backward_at(block_args, channel)
-//                                      instead of backward, for a parameter-free pointwise
-//                                      layer: d_in[i] = g(i, out[i], d_out[i]), g = backward_at(a, channel)
-//                                      The engine runs a pointwise layer followed by
-//                                      pointwise_backward ones as one pass (a chain): in
-//                                      forward, values between them stay in registers; in
-//                                      backward, they are recomputed from the chain's input.
-//   forward_block_sums(block_args), forward_batch(batch_args),
-//   backward_block_sums(block_args), backward_batch(batch_args)
-//                                      optional: for layers that need the whole batch in
-//                                      training (batch norm). In training the engine calls
-//                                      forward_block_sums per block (in the task that has
-//                                      just computed the block's `in`; it leaves its sums in
-//                                      the block's scratch), then forward_batch once (which
-//                                      adds them up), then forward per block; backward_block_sums
-//                                      (once the block's `d_out` is computed), backward_batch,
-//                                      then backward per block. They share what they need
+// Kernels see one block of `lanes` samples (block_args): every activation is a
+// pack (pack.hpp), laid out [channel][row][column]. backward() adds the block's
+// parameter gradients into `grads` and writes `d_in` unless it is null (the first
+// layer has no input gradient to give).
+//
+// Optional abilities are found from what a layer defines:
+//   forward_at(block_args, channel)    pointwise: instead of forward, out[i] = f(i, in[i]) for
+//                                      element i of the channel, f = forward_at(a, channel) (so
+//                                      that per-channel constants are computed once)
+//   backward_at(block_args, channel)   pointwise gradient, for a parameter-free layer: instead of
+//                                      backward, d_in[i] = g(i, out[i], d_out[i])
+//                                      The engine runs a pointwise layer followed by pointwise-
+//                                      gradient ones as one pass (a chain): in forward, values
+//                                      between them stay in registers; in backward, they are
+//                                      recomputed from the chain's input.
+//   forward_batch(batch_args)          statistics over the whole batch in training (batch norm),
+//                                      with forward_block_sums(block_args), backward_block_sums
+//                                      and backward_batch: per block the engine calls
+//                                      forward_block_sums (in the task that has just computed the
+//                                      block's `in`; it leaves its sums in the block's scratch),
+//                                      then forward_batch once (which adds them up), then forward
+//                                      per block; backward likewise. They share what they need
 //                                      through `state`.
-// Kernels see one block of `lanes` samples: every activation is a pack (pack.hpp), laid out
-// [channel][row][column]. backward() adds the block's parameter gradients into `grads` and
-// writes `d_in` unless it is null (the first layer has no input gradient to give).
+// What only the layer knows is declared (layer_defaults gives the common answer):
+//   in_place                           it may write its output over its input: out[i] needs only
+//                                      in[i], and backward never reads `in`
+//   backward_reads_output              backward reads `out` (so no later layer may overwrite it)
+//   gradient_in_place                  backward may write d_in over d_out (d_in[i] needs d_out[i]
+//                                      only): the engine then passes the same buffer
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
 
+#include <concepts>
+#include <span>
+#include <string_view>
+
 #include "diagnostics.hpp"
+#include "pack.hpp"
 #include "random.hpp"
 
 namespace typenet {
 
 enum class mode { train, eval };
 enum class bias { off, on };
+
+// What a layer does, for the rules and the engine to ask (never its name).
+enum class layer_role {
+  linear,          // weights that mix inputs: conv, dense (the prediction is made by the last one)
+  normalization,   // batch_norm
+  activation,      // relu, sigmoid, tanh
+  regularization,  // dropout: the identity in evaluation
+  max_pooling,
+  average_pooling,
+  reshape,         // flatten: the same numbers under another shape
+  output           // softmax, log_softmax
+};
 
 // Name and shape of one stored tensor (rank <= 4), for checkpoints and summaries.
 struct tensor_info {
@@ -99,8 +107,6 @@ struct layer_defaults {
   static constexpr std::size_t state_size = 0;
   static constexpr bool in_place = false;
   static constexpr bool backward_reads_output = true;
-  static constexpr bool pointwise = false;
-  static constexpr bool pointwise_backward = false;
   static constexpr bool gradient_in_place = false;
   static constexpr std::array<tensor_info, 0> parameter_tensors{};
   static constexpr std::array<tensor_info, 0> buffer_tensors{};
@@ -146,5 +152,54 @@ struct batch_args {
   std::size_t samples;  // valid lanes in all
   mode run_mode;
 };
+
+namespace detail {
+// The arguments a concept calls kernels with: the engine's float blocks.
+using probe_block = block_args<pack<float, default_lanes<float>>, float>;
+using probe_batch = batch_args<pack<float, default_lanes<float>>, float>;
+}  // namespace detail
+
+template <class L>
+concept pointwise_layer = requires(const detail::probe_block& a) { L::forward_at(a, std::size_t{}); };
+template <class L>
+concept pointwise_gradient_layer = requires(const detail::probe_block& a) { L::backward_at(a, std::size_t{}); };
+template <class L>
+concept batch_statistics_layer = requires(const detail::probe_batch& a) { L::forward_batch(a); };
+
+// A layer as written: what the network binds.
+template <class L>
+concept layer_definition = requires {
+  { L::name } -> std::convertible_to<std::string_view>;
+  { L::role } -> std::convertible_to<layer_role>;
+};
+
+// A layer bound to its input shape (the contract above).
+template <class L>
+concept bound_layer =
+    requires(std::span<float> values, random_sequence& rng) {
+      typename L::input_shape;                                    // shapes of one sample
+      typename L::output_shape;
+      typename L::problem;                                        // no_problem, or why it does not fit
+      { L::parameter_count } -> std::convertible_to<std::size_t>; // trainable scalars
+      { L::buffer_count } -> std::convertible_to<std::size_t>;    // non-trainable state (running stats)
+      { L::kernel } -> std::convertible_to<std::size_t>;          // its step of the receptive field
+      { L::stride } -> std::convertible_to<std::size_t>;
+      { L::multiply_adds } -> std::convertible_to<std::size_t>;   // per sample, forward
+      { L::scratch_size } -> std::convertible_to<std::size_t>;    // packs of per-block scratch in a call
+      { L::state_size } -> std::convertible_to<std::size_t>;      // scalars kept from forward to backward
+      { L::in_place } -> std::convertible_to<bool>;
+      { L::backward_reads_output } -> std::convertible_to<bool>;
+      { L::gradient_in_place } -> std::convertible_to<bool>;
+      std::span<const tensor_info>(L::parameter_tensors);         // names and shapes, as PyTorch's
+      std::span<const tensor_info>(L::buffer_tensors);
+      L::template initialize<float>(values, values, rng);         // PyTorch's default initialisation
+    } &&
+    (pointwise_layer<L> || requires(const detail::probe_block& a) { L::forward(a); }) &&
+    (pointwise_gradient_layer<L> || requires(const detail::probe_block& a) { L::backward(a); }) &&
+    (!batch_statistics_layer<L> || requires(const detail::probe_block& a, const detail::probe_batch& b) {
+      L::forward_block_sums(a);
+      L::backward_block_sums(a);
+      L::backward_batch(b);
+    });
 
 }  // namespace typenet

@@ -12,14 +12,6 @@
 // A layer that does not fit the shape that reaches it fails to compile with an
 // error naming the layer's index, its type and the numbers (diagnostics.hpp).
 #include <array>
-#include <boost/hana/append.hpp>
-#include <boost/hana/at.hpp>
-#include <boost/hana/first.hpp>
-#include <boost/hana/fold_left.hpp>
-#include <boost/hana/pair.hpp>
-#include <boost/hana/second.hpp>
-#include <boost/hana/tuple.hpp>
-#include <boost/hana/type.hpp>
 #include <cstddef>
 #include <string_view>
 #include <utility>
@@ -30,11 +22,10 @@
 
 namespace typenet {
 
-namespace hana = boost::hana;
-
 // What the network knows of one of its layers; net::facts[i] for layer i.
 struct layer_facts {
   std::string_view name;
+  layer_role role;
   std::array<std::size_t, 3> output_shape;  // channels, height, width
   std::size_t output_size;                  // activation scalars per sample
   std::size_t parameter_count, parameter_offset;
@@ -48,54 +39,64 @@ struct layer_facts {
 };
 
 namespace detail {
-// Binds each layer to the output shape of the one before: a left fold whose
-// state is (current shape, bound layers so far).
-template <class Input, class... Layers>
-constexpr auto bind_layers() {
-  return hana::fold_left(hana::tuple_t<Layers...>, hana::make_pair(hana::type_c<Input>, hana::tuple_t<>),
-                         [](auto state, auto layer) {
-                           using in = typename decltype(+hana::first(state))::type;
-                           using bound = typename decltype(+layer)::type::template bind<in>;
-                           return hana::make_pair(hana::type_c<typename bound::output_shape>,
-                                                  hana::append(hana::second(state), hana::type_c<bound>));
-                         });
-}
+// Layer I of a pack in one step: the pack's holder derives from indexed<I, L> for
+// every layer, and deduction picks the base. (A fold that appends to a tuple, or
+// a recursive lookup, costs a network of N layers N^2 instantiations.)
+template <std::size_t I, class L> struct indexed { using type = L; };
+template <class Indices, class... Ls> struct indexed_pack;
+template <std::size_t... I, class... Ls>
+struct indexed_pack<std::index_sequence<I...>, Ls...> : indexed<I, Ls>... {};
+template <std::size_t I, class L> indexed<I, L> select(const indexed<I, L>&);  // for decltype only
+template <std::size_t I, class Pack> using pack_element = typename decltype(select<I>(std::declval<Pack>()))::type;
+
+// Layer I bound to the shape that reaches it: the output of layer I - 1 bound, so
+// each layer is bound once and the network's binding is linear in its depth.
+template <class Specs, class Input, std::size_t I> struct bound_at;
+template <class Specs, class Input, std::size_t I> struct input_at {
+  using type = typename bound_at<Specs, Input, I - 1>::type::output_shape;
+};
+template <class Specs, class Input> struct input_at<Specs, Input, 0> { using type = Input; };
+template <class Specs, class Input, std::size_t I> struct bound_at {
+  using type = typename pack_element<I, Specs>::template bind<typename input_at<Specs, Input, I>::type>;
+};
 }  // namespace detail
 
 template <class Input, class... Layers>
 struct network {
   static_assert(sizeof...(Layers) > 0, "typenet: a network needs at least one layer after its input");
+  static constexpr std::size_t depth = sizeof...(Layers);
 
  private:
-  static constexpr auto bound_ = detail::bind_layers<Input, Layers...>();
-  using bound_types = decltype(hana::second(bound_));
+  using specs_ = detail::indexed_pack<std::make_index_sequence<depth>, Layers...>;
 
  public:
-  static constexpr std::size_t depth = sizeof...(Layers);
   using input_shape = Input;
-  using output_shape = typename decltype(+hana::first(bound_))::type;
 
   // Layer I as written (`conv<16, 3>`) and as bound to its input (with facts and kernels).
-  template <std::size_t I> using layer_spec = typename decltype(+hana::at_c<I>(hana::tuple_t<Layers...>))::type;
-  template <std::size_t I> using layer = typename decltype(+hana::at_c<I>(bound_types{}))::type;
+  template <std::size_t I> using layer_spec = detail::pack_element<I, specs_>;
+  template <std::size_t I> using layer = typename detail::bound_at<specs_, Input, I>::type;
+
+  using output_shape = typename layer<depth - 1>::output_shape;
 
  private:
   template <std::size_t... I>
   static constexpr bool well_formed(std::index_sequence<I...>) {
+    static_assert((layer_definition<layer_spec<I>> && ...), "typenet: a layer type needs a name and a role (layer.hpp)");
+    static_assert((bound_layer<layer<I>> && ...), "typenet: a bound layer breaks the layer contract (layer.hpp)");
     return (reported<typename layer<I>::problem, at_layer<I>, layer_spec<I>> && ...);
   }
   static_assert(well_formed(std::make_index_sequence<depth>{}));
 
   template <std::size_t I>
   static constexpr bool feeds_chain = [] {
-    if constexpr (I + 1 < depth) return layer<I>::pointwise && layer<I + 1>::pointwise_backward;
+    if constexpr (I + 1 < depth) return pointwise_layer<layer<I>> && pointwise_gradient_layer<layer<I + 1>>;
     else return false;
   }();
 
   template <std::size_t... I>
   static constexpr std::array<layer_facts, depth> collect(std::index_sequence<I...>) {
     std::array<layer_facts, depth> f{layer_facts{
-        layer_spec<I>::name,
+        layer_spec<I>::name, layer_spec<I>::role,
         {layer<I>::output_shape::channels, layer<I>::output_shape::height, layer<I>::output_shape::width},
         layer<I>::output_shape::size,
         layer<I>::parameter_count, 0, layer<I>::buffer_count, 0,
@@ -146,7 +147,7 @@ struct network {
   static constexpr std::size_t prediction_layer = [] {
     std::size_t p = 0;
     for (std::size_t i = 0; i < depth; ++i)
-      if (facts[i].parameter_count > 0 && facts[i].name != "batch_norm") p = i;
+      if (facts[i].role == layer_role::linear) p = i;
     return p;
   }();
 };

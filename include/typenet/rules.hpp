@@ -50,7 +50,7 @@ struct no_max_pool_near_output {
   struct check {
     static constexpr std::size_t found = [] {
       for (std::size_t i = Net::depth; i-- > 0;)
-        if (Net::depth - i <= Distance && Net::facts[i].name == "max_pool") return i;
+        if (Net::depth - i <= Distance && Net::facts[i].role == layer_role::max_pooling) return i;
       return Net::depth;
     }();
     static constexpr std::size_t at = found < Net::depth ? found : 0;
@@ -67,7 +67,7 @@ struct no_batch_norm_before_output {
   struct check {
     static constexpr std::size_t found = [] {
       for (std::size_t i = Net::prediction_layer == 0 ? 0 : Net::prediction_layer - 1; i < Net::depth; ++i)
-        if (Net::facts[i].name == "batch_norm") return i;
+        if (Net::facts[i].role == layer_role::normalization) return i;
       return Net::depth;
     }();
     static constexpr std::size_t at = found < Net::depth ? found : 0;

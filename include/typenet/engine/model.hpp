@@ -31,12 +31,11 @@
 #include "../layer.hpp"
 #include "../pack.hpp"
 #include "../random.hpp"
+#include "plan.hpp"
 
 namespace typenet {
 
 namespace detail {
-template <class L, class A>
-concept batch_layer = requires(const A& a) { L::forward_batch(a); };
 
 inline void parallel_blocks(std::size_t blocks, void* context, void (*f)(void*, std::size_t)) {
   if (blocks == 1) return f(context, 0);
@@ -48,17 +47,7 @@ inline void parallel_blocks(std::size_t blocks, void* context, void (*f)(void*, 
       tbb::simple_partitioner());
 }
 
-template <class Net, std::size_t... I>
-constexpr std::size_t max_over_layers(std::index_sequence<I...>, auto field) {
-  std::size_t m = 0;
-  ((m = std::max(m, field.template operator()<typename Net::template layer<I>>())), ...);
-  return m;
-}
 }  // namespace detail
-
-// What the arena keeps: reused (layers that may, write their output over their
-// input) or kept (every layer's output stays readable, for looking inside).
-enum class activation_memory { reused, kept };
 
 template <class Net, class T = float, activation_memory Memory = activation_memory::reused,
           std::size_t Lanes = default_lanes<T>>
@@ -69,17 +58,18 @@ class model {
   using V = pack<T, Lanes>;
   static constexpr std::size_t lanes = Lanes;
   static constexpr std::size_t depth = Net::depth;
+  using plan = execution_plan<Net, Memory, V, T>;
 
   explicit model(std::size_t max_batch)
       : max_blocks_((std::max<std::size_t>(max_batch, 1) + Lanes - 1) / Lanes),
         parameters_(Net::parameter_count),
         gradients_(Net::parameter_count),
         buffers_(Net::buffer_count),
-        state_(state_offset<depth>),
-        activations_(max_blocks_ * activation_size + slack),
-        d_a_(max_blocks_ * largest_activation + slack),
-        d_b_(max_blocks_ * largest_activation + slack),
-        scratch_(max_blocks_ * scratch_stride + slack),
+        state_(plan::state_offset[depth]),
+        activations_(max_blocks_ * plan::activation_size + slack),
+        d_a_(max_blocks_ * plan::largest_activation + slack),
+        d_b_(max_blocks_ * plan::largest_activation + slack),
+        scratch_(max_blocks_ * plan::scratch_stride + slack),
         block_gradients_(max_blocks_ * Net::parameter_count),
         valid_(max_blocks_),
         outputs_(max_blocks_ * Lanes * Net::output_size) {}
@@ -119,6 +109,43 @@ class model {
     return std::span<const T>(outputs_.data(), count_ * Net::output_size);
   }
 
+  struct evaluation {
+    std::vector<T> outputs;  // sample-major, Net::output_size each
+    std::vector<T> losses;   // one per sample
+  };
+
+  // Evaluation-mode outputs and per-sample losses of any number of samples: they
+  // run in batches of max_batch(), and a sample's numbers do not depend on the
+  // batch it ran in (evaluation mode uses no batch statistics), so a training
+  // model evaluates a whole data set without a copy of its weights.
+  template <class Loss>
+  evaluation evaluate(std::span<const T> inputs, std::span<const T> targets, std::size_t count) {
+    constexpr std::size_t target_size = Loss::template target_size<Net::output_size>;
+    if (inputs.size() < count * Net::input_size || targets.size() < count * target_size)
+      throw std::invalid_argument("typenet: " + std::to_string(count) + " samples need " +
+                                  std::to_string(count * Net::input_size) + " inputs and " +
+                                  std::to_string(count * target_size) + " targets, got " +
+                                  std::to_string(inputs.size()) + " and " + std::to_string(targets.size()));
+    evaluation e{std::vector<T>(count * Net::output_size), std::vector<T>(count)};
+    for (std::size_t first = 0; first < count; first += max_batch()) {
+      const std::size_t n = std::min(max_batch(), count - first);
+      const auto out = forward(inputs.subspan(first * Net::input_size, n * Net::input_size), n, mode::eval);
+      std::ranges::copy(out, e.outputs.begin() + first * Net::output_size);
+      run_blocks([&](std::size_t b) {
+        V target[target_size];
+        for (std::size_t t = 0; t < target_size; ++t)
+          for (std::size_t l = 0; l < Lanes; ++l) {
+            const std::size_t s = b * Lanes + l;
+            target[t][l] = s < n ? targets[(first + s) * target_size + t] : T(0);
+          }
+        V* unused_gradient = d_a_.data() + b * plan::largest_activation;
+        const V loss = Loss::template value<Net::output_size>(activation<depth>(b), target, unused_gradient, T(1));
+        for (std::size_t l = 0; l < Lanes && b * Lanes + l < n; ++l) e.losses[first + b * Lanes + l] = loss[l];
+      });
+    }
+    return e;
+  }
+
   // Output of layer I - 1 (the input, for I = 0) for one sample of the last batch:
   // for looking inside a network, as the course's worked example does. Needs
   // activation_memory::kept where a later layer overwrites it.
@@ -154,7 +181,7 @@ class model {
           const std::size_t s = b * Lanes + l;
           target[e][l] = s < count ? targets[s * target_size + e] : T(0);
         }
-      V* grad = top + b * largest_activation;
+      V* grad = top + b * plan::largest_activation;
       const V e = Loss::template value<Net::output_size>(activation<depth>(b), target, grad, scale);
       for (std::size_t i = 0; i < Net::output_size; ++i) grad[i] *= valid_[b];
       losses[b] = lane_sum(e * valid_[b]);
@@ -169,43 +196,8 @@ class model {
   }
 
  private:
-  // Offsets of each layer's activations (per sample) and state, from the types.
-  // With activation_memory::reused, a layer that overwrites its input shares its offset.
-  // Chains (layer.hpp) run fused only with reused memory; kept memory stores every output.
-  static constexpr bool fused(std::size_t i) { return Memory == activation_memory::reused && Net::facts[i].feeds_chain; }
-  static constexpr bool overwrites(std::size_t i) {
-    return Memory == activation_memory::reused && (Net::facts[i].overwrites_input || fused(i));
-  }
-  static constexpr std::size_t chain_end(std::size_t i) {  // the last layer of the chain that i starts
-    while (fused(i)) ++i;
-    return i;
-  }
-  static constexpr std::size_t chain_start(std::size_t i) {  // the first layer of the chain that i ends
-    while (i > 0 && fused(i - 1)) --i;
-    return i;
-  }
-  template <std::size_t I>
-  static constexpr std::size_t activation_offset = [] {
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < I; ++i)
-      if (!overwrites(i)) n += i == 0 ? Net::input_size : Net::facts[i - 1].output_size;
-    return n;
-  }();
-  static constexpr std::size_t activation_size = activation_offset<depth> + Net::output_size;
-  template <std::size_t I>
-  static constexpr std::size_t state_offset = [] {
-    std::size_t n = 0;
-    [&]<std::size_t... J>(std::index_sequence<J...>) {
-      ((n += Net::template layer<J>::state_size), ...);
-    }(std::make_index_sequence<I>{});
-    return n;
-  }();
-  static constexpr std::size_t largest_activation = detail::max_over_layers<Net>(
-      std::make_index_sequence<depth>{}, []<class L>() { return std::max(L::input_shape::size, L::output_shape::size); });
   // A one-sample kernel may read one register's width past the end of a buffer.
   static constexpr std::size_t slack = (64 / sizeof(T) + Lanes - 1) / Lanes;
-  static constexpr std::size_t scratch_stride = std::max<std::size_t>(
-      1, detail::max_over_layers<Net>(std::make_index_sequence<depth>{}, []<class L>() { return L::scratch_size; }));
 
   template <class F>
   static void each_layer(F&& f) {
@@ -220,7 +212,7 @@ class model {
   template <std::size_t I>
   V* activation(std::size_t b) {
     constexpr std::size_t size = I == 0 ? Net::input_size : Net::facts[I - 1].output_size;
-    return activations_.data() + blocks_ * activation_offset<I> + b * size;
+    return activations_.data() + blocks_ * plan::activation_offset[I] + b * size;
   }
 
   void load(std::span<const T> inputs, std::size_t count) {
@@ -254,8 +246,8 @@ class model {
     a.buffers = buffers_.data() + Net::template buffer_offset<I>;
     a.in = activation<I>(b);
     a.out = activation<I + 1>(b);
-    a.scratch = scratch_.data() + b * scratch_stride;
-    a.state = state_.data() + state_offset<I>;
+    a.scratch = scratch_.data() + b * plan::scratch_stride;
+    a.state = state_.data() + plan::state_offset[I];
     a.valid = valid_[b];
     a.run_mode = run_mode;
     a.split_channels = blocks_ < static_cast<std::size_t>(tbb::this_task_arena::max_concurrency());
@@ -270,12 +262,12 @@ class model {
     a.params = parameters_.data() + Net::template parameter_offset<I>;
     a.grads = block_gradients_.data() + Net::template parameter_offset<I>;
     a.buffers = buffers_.data() + Net::template buffer_offset<I>;
-    a.state = state_.data() + state_offset<I>;
+    a.state = state_.data() + plan::state_offset[I];
     a.in = activation<I>(0);
     a.out = activation<I + 1>(0);
     a.scratch = scratch_.data();
-    a.scratch_stride = scratch_stride;
-    a.gradient_stride = largest_activation;
+    a.scratch_stride = plan::scratch_stride;
+    a.gradient_stride = plan::largest_activation;
     a.valid = valid_.data();
     a.blocks = blocks_;
     a.samples = count_;
@@ -287,24 +279,6 @@ class model {
   // barriers in one task, so its activations stay in cache from layer to layer.
   // A barrier is a batch layer's batch kernel (its statistics); the layer's block
   // kernel then opens the next segment.
-  static constexpr bool is_batch_layer(std::size_t i) {
-    bool r = false;
-    [&]<std::size_t... J>(std::index_sequence<J...>) {
-      ((r = r || (J == i && detail::batch_layer<typename Net::template layer<J>, batch_args<V, T>>)), ...);
-    }(std::make_index_sequence<depth>{});
-    return r;
-  }
-  static constexpr std::size_t next_barrier(std::size_t i) {  // the first batch layer after i, or depth
-    do ++i;
-    while (i < depth && !is_batch_layer(i));
-    return i;
-  }
-  static constexpr std::size_t segment_bottom(std::size_t top) {  // one above the batch layer below top, or 0
-    for (std::size_t i = top; i-- > 0;)
-      if (is_batch_layer(i)) return i + 1;
-    return 0;
-  }
-
   // Evaluation needs no batch statistics: the whole network is one segment.
   void run_forward(mode run_mode, std::uint64_t key) {
     if (run_mode == mode::train) return run_training_forward(key);
@@ -313,12 +287,12 @@ class model {
 
   template <std::size_t First = 0>
   void run_training_forward(std::uint64_t key) {
-    if constexpr (is_batch_layer(First)) {
+    if constexpr (plan::batch_layer[First]) {
       if constexpr (First == 0)  // no segment before it to gather its sums
         run_blocks([&](std::size_t b) { Net::template layer<0>::forward_block_sums(block_of<0>(b, mode::train, key)); });
       Net::template layer<First>::forward_batch(batch_of<First>(mode::train));
     }
-    constexpr std::size_t end = next_barrier(First);
+    constexpr std::size_t end = plan::next_barrier[First];
     run_blocks([&](std::size_t b) {
       forward_layers<First, end>(b, mode::train, key);
       if constexpr (end < depth) Net::template layer<end>::forward_block_sums(block_of<end>(b, mode::train, key));
@@ -331,9 +305,9 @@ class model {
   void forward_layers(std::size_t b, mode run_mode, std::uint64_t key) {
     if constexpr (I < End) {
       using L = typename Net::template layer<I>;
-      if constexpr (L::pointwise) {
-        forward_chain<I, chain_end(I)>(b, run_mode, key);
-        forward_layers<chain_end(I) + 1, End>(b, run_mode, key);
+      if constexpr (pointwise_layer<L>) {
+        forward_chain<I, plan::chain_end[I]>(b, run_mode, key);
+        forward_layers<plan::chain_end[I] + 1, End>(b, run_mode, key);
       } else {
         L::forward(block_of<I>(b, run_mode, key));
         forward_layers<I + 1, End>(b, run_mode, key);
@@ -360,24 +334,10 @@ class model {
     }(std::make_index_sequence<Last - First + 1>{});
   }
 
-  // Output gradients live in two buffers, block b's at b * largest_activation. Layer I
-  // reads d_out_of<I> and writes its input gradient over it where its backward
-  // allows (layer.hpp: gradient_in_place, or a chain), else into the other buffer.
-  static constexpr bool gradient_in_place(std::size_t i) {
-    bool r = false;
-    [&]<std::size_t... J>(std::index_sequence<J...>) {
-      ((r = r || (J == i && (Net::template layer<J>::pointwise_backward || Net::template layer<J>::gradient_in_place))), ...);
-    }(std::make_index_sequence<depth>{});
-    return r;
-  }
+  // The gradient buffer layer I reads its d_out from (plan.hpp); block b's at b * plan::largest_activation.
   template <std::size_t I>
   V* d_out_of() {
-    constexpr bool second = [] {
-      bool b = false;
-      for (std::size_t i = depth - 1; i > I; --i) b ^= !gradient_in_place(i);
-      return b;
-    }();
-    return second ? d_b_.data() : d_a_.data();
+    return plan::reads_second_gradient_buffer[I] ? d_b_.data() : d_a_.data();
   }
   template <std::size_t I>
   V* d_in_of() {
@@ -388,21 +348,21 @@ class model {
   template <std::size_t I>
   void backward_block_sums(std::size_t b, std::uint64_t key) {
     block_args<V, T> a = block_of<I>(b, mode::train, key);
-    a.d_out = d_out_of<I>() + b * largest_activation;
+    a.d_out = d_out_of<I>() + b * plan::largest_activation;
     Net::template layer<I>::backward_block_sums(a);
   }
 
   template <std::size_t I>
   void backward_block(std::size_t b, std::uint64_t key) {
     block_args<V, T> a = block_of<I>(b, mode::train, key);
-    a.d_out = d_out_of<I>() + b * largest_activation;
-    a.d_in = I == 0 ? nullptr : d_in_of<I>() + b * largest_activation;
+    a.d_out = d_out_of<I>() + b * plan::largest_activation;
+    a.d_in = I == 0 ? nullptr : d_in_of<I>() + b * plan::largest_activation;
     Net::template layer<I>::backward(a);
   }
 
   template <std::size_t Top = depth - 1>
   void run_backward(std::uint64_t key) {
-    if constexpr (is_batch_layer(Top)) {
+    if constexpr (plan::batch_layer[Top]) {
       if constexpr (Top == depth - 1)  // no segment above it to gather its sums
         run_blocks([&](std::size_t b) { backward_block_sums<Top>(b, key); });
       batch_args<V, T> a = batch_of<Top>(mode::train);
@@ -410,7 +370,7 @@ class model {
       a.d_in = d_in_of<Top>();
       Net::template layer<Top>::backward_batch(a);
     }
-    constexpr std::size_t bottom = segment_bottom(Top);
+    constexpr std::size_t bottom = plan::segment_bottom[Top];
     run_blocks([&](std::size_t b) {
       backward_layers<Top, bottom>(b, key);
       if constexpr (bottom > 0) backward_block_sums<bottom - 1>(b, key);
@@ -421,10 +381,10 @@ class model {
   // Layers I down to Bottom of block b.
   template <std::size_t I, std::size_t Bottom>
   void backward_layers(std::size_t b, std::uint64_t key) {
-    constexpr std::size_t first = chain_start(I);
+    constexpr std::size_t first = plan::chain_start[I];
     // The chain's layers from `low` up have pointwise gradients (its first may not: batch norm).
-    constexpr std::size_t low = Net::template layer<first>::pointwise_backward ? first : first + 1;
-    constexpr bool chain = Net::template layer<I>::pointwise_backward;
+    constexpr std::size_t low = pointwise_gradient_layer<typename Net::template layer<first>> ? first : first + 1;
+    constexpr bool chain = pointwise_gradient_layer<typename Net::template layer<I>>;
     constexpr std::size_t done = chain ? low : I;  // the lowest layer this call takes
     if constexpr (chain) backward_chain<first, low, I>(b, key);
     else backward_block<I>(b, key);
@@ -440,8 +400,8 @@ class model {
       constexpr std::size_t n = Last - First + 1;
       const V* in = activation<First>(b);
       const V* out = activation<Last + 1>(b);
-      const V* d_out = d_out_of<Last>() + b * largest_activation;
-      V* d_in = d_in_of<Low>() + b * largest_activation;
+      const V* d_out = d_out_of<Last>() + b * plan::largest_activation;
+      V* d_in = d_in_of<Low>() + b * plan::largest_activation;
       [&]<std::size_t... J>(std::index_sequence<J...>) {
         const std::tuple args{block_of<First + J>(b, mode::train, key)...};
         for (std::size_t ch = 0; ch < S::channels; ++ch) {

@@ -24,6 +24,7 @@ namespace typenet {
 
 struct batch_norm {
   static constexpr std::string_view name = "batch_norm";
+  static constexpr layer_role role = layer_role::normalization;
   static constexpr double epsilon = 1e-5;
   static constexpr double momentum = 0.1;
 
@@ -50,7 +51,6 @@ struct batch_norm {
 
     // Per element: scale and shift its channel, with the batch's statistics in
     // training (from forward_batch) and the running ones in evaluation.
-    static constexpr bool pointwise = true;
     template <class A>
     static auto forward_at(const A& a, std::size_t ch) {
       using T = std::remove_cvref_t<decltype(*a.params)>;

@@ -23,6 +23,7 @@ template <std::size_t OutChannels, std::size_t Kernel, std::size_t Stride = 1, s
           bias Bias = bias::off>
 struct conv {
   static constexpr std::string_view name = "conv";
+  static constexpr layer_role role = layer_role::linear;
 
   template <class In>
   struct bind : layer_defaults<In> {

@@ -13,6 +13,7 @@ namespace typenet {
 template <std::size_t Outputs, bias Bias = bias::off>
 struct dense {
   static constexpr std::string_view name = "dense";
+  static constexpr layer_role role = layer_role::linear;
 
   template <class In>
   struct bind : conv<Outputs, 1, 1, 0, Bias>::template bind<shape<In::size>> {

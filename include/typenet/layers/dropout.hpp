@@ -18,12 +18,12 @@ template <double Rate>
 struct dropout {
   static_assert(Rate >= 0.0 && Rate < 1.0, "typenet: dropout rate must be in [0, 1)");
   static constexpr std::string_view name = "dropout";
+  static constexpr layer_role role = layer_role::regularization;
 
   template <class In>
   struct bind : layer_defaults<In> {
     using output_shape = In;
     static constexpr bool in_place = true;  // backward recomputes the mask
-    static constexpr bool pointwise = true, pointwise_backward = true;
     static constexpr bool backward_reads_output = false;
 
     // The per-lane multiplier (0 or 1 / (1 - Rate)) of element i, from a vectorised

@@ -16,11 +16,11 @@ namespace detail {
 template <class Function>
 struct elementwise {
   static constexpr std::string_view name = Function::name;
+  static constexpr layer_role role = layer_role::activation;
   template <class In>
   struct bind : layer_defaults<In> {
     using output_shape = In;
     static constexpr bool in_place = true;  // its derivative comes from the output
-    static constexpr bool pointwise = true, pointwise_backward = true;
     template <class A>
     static auto forward_at(const A&, std::size_t) {
       return [](std::size_t, auto x) { return Function::value(x); };

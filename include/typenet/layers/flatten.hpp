@@ -14,6 +14,7 @@ namespace typenet {
 
 struct flatten {
   static constexpr std::string_view name = "flatten";
+  static constexpr layer_role role = layer_role::reshape;
   template <class In>
   struct bind : layer_defaults<In> {
     using output_shape = shape<In::size>;

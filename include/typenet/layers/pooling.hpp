@@ -84,17 +84,20 @@ struct pool : layer_defaults<In> {
 template <std::size_t K>
 struct max_pool {
   static constexpr std::string_view name = "max_pool";
+  static constexpr layer_role role = layer_role::max_pooling;
   template <class In> struct bind : detail::pool<detail::maximum, K, K, In> {};
 };
 
 template <std::size_t K>
 struct avg_pool {
   static constexpr std::string_view name = "avg_pool";
+  static constexpr layer_role role = layer_role::average_pooling;
   template <class In> struct bind : detail::pool<detail::average, K, K, In> {};
 };
 
 struct global_avg_pool {
   static constexpr std::string_view name = "global_avg_pool";
+  static constexpr layer_role role = layer_role::average_pooling;
   template <class In> struct bind : detail::pool<detail::average, In::height, In::width, In> {
     using output_shape = shape<In::channels>;
   };

@@ -15,6 +15,7 @@ namespace detail {
 template <bool Log>
 struct softmax_layer {
   static constexpr std::string_view name = Log ? "log_softmax" : "softmax";
+  static constexpr layer_role role = layer_role::output;
   template <class In>
   struct bind : layer_defaults<In> {
     using output_shape = In;

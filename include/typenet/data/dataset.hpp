@@ -96,33 +96,34 @@ inline std::filesystem::path require_data_dir(const std::filesystem::path& dir,
 }  // namespace detail
 
 // Loads `<prefix>-images-idx3-ubyte` and `<prefix>-labels-idx1-ubyte` from `dir`
-// (".gz" preferred); prefix is "train" or "t10k".
-inline dataset load_idx_dataset(const std::filesystem::path& dir, std::string_view prefix) {
-  const auto images_file = detail::require_idx_file(dir, std::string(prefix) + "-images-idx3-ubyte");
-  const auto labels_file = detail::require_idx_file(dir, std::string(prefix) + "-labels-idx1-ubyte");
-  const idx_array images = read_idx(images_file, 3);
-  const idx_array labels = read_idx(labels_file, 1);
-
+// (".gz" preferred); prefix is "train" or "t10k". Both headers are read and
+// checked first (against `expected`, the input a network takes, when given, and
+// against each other), so that a wrong file is refused before its body is read.
+inline dataset load_idx_dataset(const std::filesystem::path& dir, std::string_view prefix,
+                                std::optional<image_geometry> expected = std::nullopt) {
+  idx_file images(detail::require_idx_file(dir, std::string(prefix) + "-images-idx3-ubyte"), 3);
   dataset data;
-  data.count = images.shape[0];
-  data.rows = images.shape[1];
-  data.cols = images.shape[2];
-  if (labels.shape[0] != data.count)
-    throw data_error(images_file, "holds " + std::to_string(data.count) + " images but " +
-                                      labels_file.string() + " holds " +
-                                      std::to_string(labels.shape[0]) + " labels");
-  const auto out_of_range = std::ranges::find_if(
-      labels.values, [&](std::uint8_t label) { return label >= data.classes; });
-  if (out_of_range != labels.values.end())
-    throw data_error(labels_file, "label " + std::to_string(*out_of_range) + " of image " +
-                                      std::to_string(out_of_range - labels.values.begin()) +
-                                      " is out of range: classes are 0.." +
-                                      std::to_string(data.classes - 1));
+  data.count = images.shape()[0];
+  data.rows = images.shape()[1];
+  data.cols = images.shape()[2];
+  if (expected && (expected->channels != data.channels || expected->rows != data.rows || expected->cols != data.cols))
+    throw data_error(images.path(), "holds " + images.describe() + " but the network's input is " +
+                                        std::to_string(expected->channels) + "x" + std::to_string(expected->rows) +
+                                        "x" + std::to_string(expected->cols));
+  idx_file labels(detail::require_idx_file(dir, std::string(prefix) + "-labels-idx1-ubyte"), 1);
+  if (labels.shape()[0] != data.count)
+    throw data_error(images.path(), "holds " + std::to_string(data.count) + " images but " + labels.path().string() +
+                                        " holds " + std::to_string(labels.shape()[0]) + " labels");
 
-  data.pixels.resize(images.values.size());
-  std::ranges::transform(images.values, data.pixels.begin(),
-                         [](std::uint8_t value) { return static_cast<float>(value) / 255.0f; });
-  data.labels = labels.values;
+  data.labels = labels.read_values();
+  const auto out_of_range = std::ranges::find_if(data.labels, [&](std::uint8_t label) { return label >= data.classes; });
+  if (out_of_range != data.labels.end())
+    throw data_error(labels.path(), "label " + std::to_string(*out_of_range) + " of image " +
+                                        std::to_string(out_of_range - data.labels.begin()) +
+                                        " is out of range: classes are 0.." + std::to_string(data.classes - 1));
+  const std::vector<std::uint8_t> pixels = images.read_values();
+  data.pixels.resize(pixels.size());
+  std::ranges::transform(pixels, data.pixels.begin(), [](std::uint8_t value) { return static_cast<float>(value) / 255.0f; });
   return data;
 }
 

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <numeric>
 #include <set>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "typenet/data/augment.hpp"
@@ -261,4 +263,23 @@ BOOST_AUTO_TEST_CASE(center_crop_rounds_half_offsets_to_even_as_torchvision) {
   const std::vector<float> expected = {10, 11, 12, 13, 15, 16, 17, 18, 20, 21, 22, 23};
   BOOST_TEST(out == expected, boost::test_tools::per_element());
   BOOST_CHECK_THROW(typenet::center_crop(image.data(), 1, g, out.data(), 7, 4), std::invalid_argument);
+}
+
+// Reported under UBSan: a crop padding of 2^63 - 1 overflowed the draws, and a
+// shift as large as the image blanked every image; both are refused where the
+// augmentation is applied, naming the trainer's option.
+BOOST_AUTO_TEST_CASE(ranges_that_leave_nothing_of_the_image_are_refused) {
+  const typenet::image_geometry g{1, 28, 28};
+  std::vector<float> source(g.size()), destination(g.size());
+  const std::size_t index = 0;
+  const auto refused = [&](typenet::augmentation aug, const std::string& message) {
+    BOOST_CHECK_EXCEPTION(typenet::augment_batch(source.data(), std::span(&index, 1), destination.data(), g, aug, 1),
+                          std::invalid_argument, [&](const std::invalid_argument& e) { return e.what() == message; });
+  };
+  refused({.crop_padding = 9223372036854775807u},
+          "--crop-padding 9223372036854775807: a crop padding of 9223372036854775807 pixels or more leaves nothing of "
+          "a 28x28 image (at most 27)");
+  refused({.translate_pixels = 28}, "--translate 28: a shift of 28 pixels or more leaves nothing of a 28x28 image (at most 27)");
+  BOOST_CHECK_NO_THROW(typenet::augment_batch(source.data(), std::span(&index, 1), destination.data(), g,
+                                              {.translate_pixels = 27, .crop_padding = 27}, 1));
 }

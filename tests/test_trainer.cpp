@@ -4,6 +4,8 @@
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <sstream>
 #include <string>
 #include <typenet/trainer_main.hpp>
 
@@ -123,7 +125,7 @@ BOOST_AUTO_TEST_CASE(data_of_the_wrong_shape_is_refused) {
   training_options o = small_run(dir.path);
   using small_input = network<input<1, 20, 20>, conv<4, 3>, global_avg_pool, dense<10>, log_softmax>;
   BOOST_CHECK_EXCEPTION(train<small_input>(o), data_error, [](const data_error& e) {
-    return std::string(e.what()).find("images are 1x28x28 but the network's input is 1x20x20") != std::string::npos;
+    return std::string(e.what()).find("holds 60000 images of 28x28 but the network's input is 1x20x20") != std::string::npos;
   });
 }
 
@@ -145,4 +147,53 @@ BOOST_AUTO_TEST_CASE(command_line_fills_the_options_and_refuses_bad_numbers) {
     BOOST_TEST(!parse(bad, fresh, code));
     BOOST_TEST(code != 0);
   }
+}
+
+// Reported: each was accepted by wrapping around (-1 as 2^64 - 1) or overflowed later.
+BOOST_AUTO_TEST_CASE(negative_and_absurd_counts_are_refused_naming_the_option) {
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--threads", "-1"}, {"--seed", "-1"}, {"--stop-after", "-1"}, {"--train-limit", "-1"},
+        {"--epochs", "18446744073709551615"}, {"--translate", "-3"}, {"--crop-padding", "9223372036854775807"},
+        {"--batch", "1.5"}}) {
+    std::vector<std::string> words{"t", bad[0], bad[1]};
+    std::vector<char*> argv;
+    for (auto& w : words) argv.push_back(w.data());
+    training_options o;
+    int code = 0;
+    std::stringstream said;
+    auto* const saved = std::cerr.rdbuf(said.rdbuf());
+    const bool parsed = parse_command_line(static_cast<int>(argv.size()), argv.data(), o, code, "test");
+    std::cerr.rdbuf(saved);
+    BOOST_TEST(!parsed, bad[0] << " " << bad[1] << " was accepted");
+    BOOST_TEST(code != 0);
+    BOOST_TEST(said.str().find(bad[0] + ": needs a whole number from") != std::string::npos, said.str());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_larger_than_the_training_set_is_refused_before_training) {
+  scratch_dir dir;
+  training_options o = small_run(dir.path);
+  o.train_limit = 1000;
+  o.batch = 1001;
+  BOOST_CHECK_EXCEPTION(train<examples::ref11k>(o), std::invalid_argument, [](const std::invalid_argument& e) {
+    return std::string(e.what()) == "--batch 1001: more than the 1000 training images";
+  });
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_that_cannot_fit_in_memory_is_refused_before_allocating) {
+  using huge = network<input<1, 1000, 1000>, conv<64, 3, 1, 1>, global_avg_pool, dense<10>, log_softmax>;
+  BOOST_TEST(model<huge>::bytes_for(10'000) > 1e12);  // 64 maps of 1000x1000 floats a sample, kept and twice in backward
+  BOOST_CHECK_EXCEPTION(detail::check_batch<huge>(10'000, 60'000), std::invalid_argument, [](const std::invalid_argument& e) {
+    return std::string(e.what()).starts_with("--batch 10000: the model would need ");
+  });
+  BOOST_CHECK_NO_THROW(detail::check_batch<examples::ref11k>(128, 60'000));
+}
+
+BOOST_AUTO_TEST_CASE(a_shift_as_large_as_the_image_is_refused) {
+  scratch_dir dir;
+  training_options o = small_run(dir.path);
+  o.augment.translate_pixels = 28;
+  BOOST_CHECK_EXCEPTION(train<examples::ref11k>(o), std::invalid_argument, [](const std::invalid_argument& e) {
+    return std::string(e.what()) == "--translate 28: a shift of 28 pixels or more leaves nothing of a 28x28 image (at most 27)";
+  });
 }

@@ -30,6 +30,7 @@
 #include <numbers>
 #include <span>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <tbb/blocked_range.h>
@@ -47,6 +48,24 @@ struct augmentation {
   std::size_t crop_padding = 0;      // pad by this, then crop back to size at a uniform offset
   float fill = 0;                    // the value of every pixel from outside the image
 };
+
+// Refuses ranges that would blank or break every image: a shift or a crop
+// padding of the image's size or more leaves nothing of it (and larger ones
+// would overflow the draws); an angle beyond 180 degrees repeats the range.
+// The message names each setting by its trainer option.
+inline void check_augmentation(const augmentation& aug, image_geometry geometry) {
+  const std::size_t size = std::min(geometry.rows, geometry.cols);
+  const auto refuse = [&](const char* option, std::size_t value, const char* what) {
+    throw std::invalid_argument(std::string(option) + " " + std::to_string(value) + ": " + what + " of " +
+                                std::to_string(value) + " pixels or more leaves nothing of a " +
+                                std::to_string(geometry.rows) + "x" + std::to_string(geometry.cols) +
+                                " image (at most " + std::to_string(size - 1) + ")");
+  };
+  if (aug.translate_pixels >= size) refuse("--translate", aug.translate_pixels, "a shift");
+  if (aug.crop_padding >= size) refuse("--crop-padding", aug.crop_padding, "a crop padding");
+  if (!(aug.rotation_degrees >= 0 && aug.rotation_degrees <= 180))
+    throw std::invalid_argument("--rotate " + std::to_string(aug.rotation_degrees) + ": an angle from 0 to 180 degrees");
+}
 
 // One image's draw: the transform actually applied.
 struct drawn_augmentation {
@@ -204,6 +223,7 @@ inline void augment_image(const float* source, float* destination, image_geometr
 inline void augment_batch(const float* source_images, std::span<const std::size_t> indices,
                           float* destination, image_geometry geometry, const augmentation& aug,
                           std::uint64_t key) {
+  check_augmentation(aug, geometry);
   const std::size_t size = geometry.size();
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, indices.size(), 64),
                     [&](const tbb::blocked_range<std::size_t>& range) {

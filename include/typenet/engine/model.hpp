@@ -75,6 +75,17 @@ class model {
         outputs_(max_blocks_ * Lanes * Net::output_size) {}
 
   std::size_t max_batch() const { return max_blocks_ * Lanes; }
+
+  // The bytes a model for batches of `max_batch` allocates, to refuse a batch
+  // that cannot fit before trying: what the constructor above allocates.
+  static constexpr double bytes_for(std::size_t max_batch) {
+    const double blocks = static_cast<double>((std::max<std::size_t>(max_batch, 1) + Lanes - 1) / Lanes);
+    const double packs = blocks * static_cast<double>(plan::activation_size + 2 * plan::largest_activation +
+                                                      plan::scratch_stride + 1) + 4.0 * slack;
+    const double scalars = blocks * static_cast<double>(Net::parameter_count + Lanes * Net::output_size) +
+                           static_cast<double>(2 * Net::parameter_count + Net::buffer_count + plan::state_offset[depth]);
+    return packs * sizeof(V) + scalars * sizeof(T);
+  }
   std::span<T> parameters() { return parameters_; }
   std::span<const T> parameters() const { return parameters_; }
   std::span<T> gradients() { return gradients_; }

@@ -21,6 +21,7 @@
 #include <string>
 #include <tbb/global_control.h>
 #include <tbb/info.h>
+#include <unistd.h>
 #include <variant>
 #include <vector>
 
@@ -77,16 +78,26 @@ inline std::vector<double>& optimizer_state(any_optimizer& o) {
   return std::visit([](auto& opt) -> std::vector<double>& { return opt.state; }, o);
 }
 
+// The network must have an output for every class (the shapes are checked as the data loads).
 template <class Net>
-void check_geometry(const dataset& d, const std::filesystem::path& what) {
-  using in = typename Net::input_shape;
-  if (d.channels != in::channels || d.rows != in::height || d.cols != in::width)
-    throw data_error(what, "images are " + std::to_string(d.channels) + "x" + std::to_string(d.rows) + "x" +
-                     std::to_string(d.cols) + " but the network's input is " + std::to_string(in::channels) + "x" +
-                     std::to_string(in::height) + "x" + std::to_string(in::width));
+void check_classes(const dataset& d, const std::filesystem::path& what) {
   if (d.classes > Net::output_size)
     throw data_error(what, std::to_string(d.classes) + " classes but the network has " +
                      std::to_string(Net::output_size) + " outputs");
+}
+
+// A batch must fit the training set and this machine's memory, checked before the model allocates.
+template <class Net>
+void check_batch(std::size_t batch, std::size_t training_images) {
+  if (batch > training_images)
+    throw std::invalid_argument("--batch " + std::to_string(batch) + ": more than the " +
+                                std::to_string(training_images) + " training images");
+  const double needed = model<Net>::bytes_for(batch), memory = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) *
+                                                            static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  if (memory > 0 && needed > 0.8 * memory)
+    throw std::invalid_argument("--batch " + std::to_string(batch) + ": the model would need " +
+                                std::to_string(static_cast<long long>(needed / 1e6)) + " MB, more than 80% of this machine's " +
+                                std::to_string(static_cast<long long>(memory / 1e6)) + " MB");
 }
 
 inline std::size_t argmax(std::span<const float> v) {
@@ -162,10 +173,11 @@ template <class Net>
 loaded_data load_data(const training_options& o) {
   loaded_data d;
   d.dir = find_data_dir(o.data);
-  d.train = load_idx_dataset(d.dir, "train");
-  d.test = load_idx_dataset(d.dir, "t10k");
-  check_geometry<Net>(d.train, d.dir / "train-images-idx3-ubyte");
-  check_geometry<Net>(d.test, d.dir / "t10k-images-idx3-ubyte");
+  using in = typename Net::input_shape;
+  const image_geometry input{in::channels, in::height, in::width};
+  d.train = load_idx_dataset(d.dir, "train", input);
+  d.test = load_idx_dataset(d.dir, "t10k", input);
+  check_classes<Net>(d.train, d.dir / "train-labels-idx1-ubyte");
   if (o.train_limit > 0 && o.train_limit < d.train.count) {
     d.train.count = o.train_limit;
     d.train.pixels.resize(o.train_limit * Net::input_size);
@@ -222,6 +234,8 @@ void train(const training_options& o) {
   std::printf("%s\n", summary<Net>().c_str());
   detail::loaded_data data = detail::load_data<Net>(o);
   const dataset& train_set = data.train;
+  detail::check_batch<Net>(o.batch, train_set.count);
+  check_augmentation(o.augment, train_set.geometry());
   const std::size_t steps_per_epoch = (train_set.count + o.batch - 1) / o.batch;
 
   const std::filesystem::path dir = o.checkpoint_dir;

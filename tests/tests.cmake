@@ -23,3 +23,5 @@ typenet_compile_fail(batch_norm_before_output compile_fail.cpp CASE_BATCH_NORM_B
 typenet_test(test_backprop)
 typenet_test(test_engine)
 typenet_test(test_trainer)
+# Every system header the build includes comes from a package scripts/setup installs.
+add_test(NAME check_packages COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/check-packages ${PROJECT_BINARY_DIR})

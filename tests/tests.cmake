@@ -23,5 +23,7 @@ typenet_compile_fail(batch_norm_before_output compile_fail.cpp CASE_BATCH_NORM_B
 typenet_test(test_backprop)
 typenet_test(test_engine)
 typenet_test(test_trainer)
-# Every system header the build includes comes from a package scripts/setup installs.
+# The scripts: every system header the build includes comes from a package scripts/setup
+# installs; scripts/download-mnist against a server on 127.0.0.1.
 add_test(NAME check_packages COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/check-packages ${PROJECT_BINARY_DIR})
+add_test(NAME download_mnist COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_download_mnist.sh)

@@ -28,3 +28,7 @@ typenet_test(test_layers)
 add_test(NAME package_consumer COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${PROJECT_BINARY_DIR}
   -DSOURCE_DIR=${PROJECT_SOURCE_DIR} -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/consumer -DCXX=${CMAKE_CXX_COMPILER}
   -P ${PROJECT_SOURCE_DIR}/cmake/consumer_test.cmake)
+# The scripts: every system header the build includes comes from a package scripts/setup
+# installs; scripts/download-mnist against a server on 127.0.0.1.
+add_test(NAME check_packages COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/check-packages ${PROJECT_BINARY_DIR})
+add_test(NAME download_mnist COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_download_mnist.sh)

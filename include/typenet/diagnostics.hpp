@@ -1,13 +1,18 @@
 #pragma once
 // How a wrong network is reported. C++20 static_assert messages are literals,
-// so the facts of an error travel in a type's name instead: the compiler's
-// first line reads, e.g.,
+// so the facts of an error travel in a type's name instead, which both compilers
+// print as the class being instantiated: GCC in the line above the error,
 //
 //   In instantiation of 'struct typenet::error<typenet::kernel_larger_than_input,
 //     typenet::at_layer<2>, typenet::conv<8, 5, 1, 0, typenet::bias::off>,
-//     typenet::input_height<3>, typenet::input_width<3>, typenet::padding_is<0>, typenet::kernel_size<5>>'
-//   error: static assertion failed: typenet: the network is wrong; the line above names
-//     the rule, the layer and the numbers
+//     typenet::input_height<3>, typenet::input_width<3>, typenet::padding_is<0>, typenet::kernel_size<5> >'
+//   error: static assertion failed: typenet: the network is wrong; the typenet::error<...>
+//     being instantiated names the rule, the layer and the numbers
+//
+// clang in the note below it, without the layer's default arguments and with `>>`:
+//
+//   note: in instantiation of template class 'typenet::error<typenet::kernel_larger_than_input,
+//     typenet::at_layer<2>, typenet::conv<8, 5>, typenet::input_height<3>, ...>' requested here
 //
 // A layer states its problems as `using problem = first_problem<problem_if<cond, rule, numbers...>, ...>`.
 #include <cstddef>
@@ -63,7 +68,8 @@ using first_problem = typename detail::first_problem_of<Problems...>::type;
 template <class... Facts>
 struct error {
   static_assert(sizeof...(Facts) == 0,
-                "typenet: the network is wrong; the line above names the rule, the layer and the numbers");
+                "typenet: the network is wrong; the typenet::error<...> being instantiated names the rule, "
+                "the layer and the numbers");
 };
 
 namespace detail {

@@ -23,3 +23,9 @@ typenet_compile_fail(batch_norm_before_output compile_fail.cpp CASE_BATCH_NORM_B
 typenet_test(test_backprop)
 typenet_test(test_engine)
 typenet_test(test_trainer)
+# The trainer as a program: killed at random moments, starved of disk, given read-only
+# directories, diverging, and fed broken checkpoints (a tiny network, so each run takes seconds).
+typenet_add_trainer(fault_trainer HEADER fault_net.hpp NETWORK tests::fault_net)
+typenet_test(test_faults)
+target_compile_definitions(test_faults PRIVATE TYPENET_FAULT_TRAINER="$<TARGET_FILE:fault_trainer>")
+add_dependencies(test_faults fault_trainer)

@@ -476,6 +476,19 @@ BOOST_AUTO_TEST_CASE(a_huge_learning_rate_stops_with_advice_and_saves_nothing) {
   BOOST_TEST(!fs::exists(dir / "best.safetensors"));
 }
 
+BOOST_AUTO_TEST_CASE(a_finite_but_exploding_loss_is_divergence_too) {
+  scratch_dir s;
+  const fs::path dir = s / "run";
+  // Every number stays finite at this rate, but the epoch's loss is 35 times the untrained model's.
+  const outcome r = run(run_args(dir, 2, {"--lr", "30", "--schedule", "constant", "--translate", "0"}), s);
+  BOOST_TEST(r.exit_code == 2);
+  const auto lines = r.error_lines();
+  BOOST_TEST_REQUIRE(lines.size() == 1u, r.err);
+  BOOST_TEST(lines[0].find("the training loss rose to ") != std::string::npos, lines[0]);
+  BOOST_TEST(lines[0].find("in epoch 1: lower --lr (now 30)") != std::string::npos, lines[0]);
+  BOOST_TEST(!fs::exists(dir / "last.safetensors"));
+}
+
 BOOST_AUTO_TEST_CASE(divergence_after_a_good_epoch_keeps_that_epoch_as_the_last_checkpoint) {
   scratch_dir s;
   const fs::path dir = s / "run";

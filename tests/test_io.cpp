@@ -545,6 +545,27 @@ BOOST_AUTO_TEST_CASE(a_different_header_is_refused_and_kept) {
   BOOST_TEST(read_bytes(path) == "iteration,lr,E_total\n1,0.5,0.3\n");
 }
 
+BOOST_AUTO_TEST_CASE(a_directory_is_refused) {
+  scratch_directory dir;
+  BOOST_CHECK_EXCEPTION(epoch_log{dir / "."}, file_error, names_file_and<file_error>(dir / ".", "is a directory, not a CSV file"));
+}
+
+BOOST_AUTO_TEST_CASE(restore_drops_a_cut_row_and_puts_back_the_lost_one) {
+  scratch_directory dir;
+  const auto path = dir / "log.csv";
+  const std::string header = "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds\n";
+  const std::string row1 = "1,0.312100,90.52,0.140410,95.87,0.01,12.500";
+  const std::string row2 = "2,0.100000,97.00,0.090000,97.25,0.00123457,11.000";
+  write_bytes(path, header + row1 + "\n" + "2,0.10");  // a crash cut the row of epoch 2
+  epoch_log log(path);
+  log.restore(2, row2);
+  BOOST_TEST(read_bytes(path) == header + row1 + "\n" + row2 + "\n");
+  log.restore(2, row2);  // nothing lost: nothing added
+  BOOST_TEST(read_bytes(path) == header + row1 + "\n" + row2 + "\n");
+  BOOST_CHECK_EXCEPTION(log.restore(1, row1), file_error,
+                        names_file_and<file_error>(path, "has rows up to epoch 2 but the checkpoint resumed is of epoch 1"));
+}
+
 BOOST_AUTO_TEST_CASE(an_unwritable_place_is_reported) {
   scratch_directory dir;
   const auto path = dir / "missing" / "log.csv";

@@ -33,3 +33,9 @@ add_test(NAME package_consumer COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${PROJECT_BI
 # installs; scripts/download-mnist against a server on 127.0.0.1.
 add_test(NAME check_packages COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/check-packages ${PROJECT_BINARY_DIR})
 add_test(NAME download_mnist COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_download_mnist.sh)
+# The trainer as a program: killed at random moments, starved of disk, given read-only
+# directories, diverging, and fed broken checkpoints (a tiny network, so each run takes seconds).
+typenet_add_trainer(fault_trainer HEADER fault_net.hpp NETWORK tests::fault_net)
+typenet_test(test_faults)
+target_compile_definitions(test_faults PRIVATE TYPENET_FAULT_TRAINER="$<TARGET_FILE:fault_trainer>")
+add_dependencies(test_faults fault_trainer)

@@ -21,9 +21,11 @@ struct sgd {
   double weight_decay = 0;
   std::vector<double> state;  // velocity
 
+  static constexpr std::size_t state_size(std::size_t parameters) { return parameters; }
+
   template <class T>
   void step(std::span<T> params, std::span<const T> grads, double lr) {
-    if (state.size() != params.size()) state.assign(params.size(), 0.0);
+    if (state.size() != state_size(params.size())) state.assign(state_size(params.size()), 0.0);
     for (std::size_t i = 0; i < params.size(); ++i) {
       const double g = grads[i] + weight_decay * params[i];
       double& v = state[i];
@@ -41,10 +43,12 @@ struct adam_optimizer {
   double weight_decay = Decoupled ? 0.01 : 0.0;
   std::vector<double> state;  // first moments, second moments, then the step count
 
+  static constexpr std::size_t state_size(std::size_t parameters) { return 2 * parameters + 1; }
+
   template <class T>
   void step(std::span<T> params, std::span<const T> grads, double lr) {
     const std::size_t n = params.size();
-    if (state.size() != 2 * n + 1) state.assign(2 * n + 1, 0.0);
+    if (state.size() != state_size(n)) state.assign(state_size(n), 0.0);
     const double t = state[2 * n] += 1;
     const double c1 = 1 - std::pow(beta1, t), c2 = 1 - std::pow(beta2, t);
     for (std::size_t i = 0; i < n; ++i) {

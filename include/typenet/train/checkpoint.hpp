@@ -7,6 +7,8 @@
 //
 //   typenet::save_checkpoint(dir / "last.safetensors", model, optimizer.state, {{"epoch", "3"}});
 //   auto metadata = typenet::load_checkpoint(path, model, optimizer.state);  // refuses another network
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -64,8 +66,23 @@ void save_checkpoint(const std::filesystem::path& path, model<Net, T>& m, std::s
   save_safetensors(path, tensors, metadata);
 }
 
-// Loads weights, buffers and optimizer state into m; returns the metadata. A
-// checkpoint of another network is refused, naming the first tensor that differs.
+namespace detail {
+// A NaN or infinity in a checkpoint is a corrupt file or a diverged run, never
+// something to evaluate or train on.
+template <class Values>
+void require_finite(const std::filesystem::path& path, const std::string& name, const Values& values) {
+  const auto bad = std::ranges::find_if(values, [](auto v) { return !std::isfinite(v); });
+  if (bad != values.end())
+    throw checkpoint_error(path, "tensor '" + name + "' holds " + std::to_string(*bad) + " at index " +
+                                     std::to_string(bad - values.begin()) +
+                                     ": the file is corrupt or was saved by a run that diverged");
+}
+}  // namespace detail
+
+// Loads weights, buffers and optimizer state into m (the state stays as it was
+// if the file has none); returns the metadata. A checkpoint of another network
+// is refused, naming the first tensor that differs, and so is one holding a NaN
+// or an infinity.
 template <class Net, class T>
 std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& path, model<Net, T>& m,
                                                    std::vector<double>& optimizer_state) {
@@ -79,7 +96,10 @@ std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& 
     if (found->shape != shape)
       throw checkpoint_error(path, "was written for another network: tensor '" + name + "' has shape " +
                                        detail::shape_text(found->shape) + ", this network's is " + detail::shape_text(shape));
-    std::visit([&](const auto& stored) { std::ranges::copy(stored, values.begin()); }, found->data);
+    std::visit([&](const auto& stored) {
+      detail::require_finite(path, name, stored);
+      std::ranges::copy(stored, values.begin());
+    }, found->data);
   });
   const auto signature = file.metadata.find("typenet.network");
   if (signature != file.metadata.end() && signature->second != network_signature<Net>())
@@ -87,7 +107,10 @@ std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& 
                                      network_signature<Net>() + ")");
   const auto state = std::ranges::find(file.tensors, std::string("optimizer.state"), &stored_tensor::name);
   if (state != file.tensors.end())
-    std::visit([&](const auto& stored) { optimizer_state.assign(stored.begin(), stored.end()); }, state->data);
+    std::visit([&](const auto& stored) {
+      detail::require_finite(path, state->name, stored);
+      optimizer_state.assign(stored.begin(), stored.end());
+    }, state->data);
   return file.metadata;
 }
 

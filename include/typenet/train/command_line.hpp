@@ -84,6 +84,7 @@ inline bool parse_command_line(int argc, char** argv, training_options& o, int& 
   app.add_option("--train-limit", o.train_limit, "train on the first N training images only (0: all)")
       ->check(count_from(0, any));
   app.add_option("--evaluate", o.evaluate, "evaluate this checkpoint on the test set and stop")->check(CLI::ExistingFile);
+  app.add_option("--misclassified", o.misclassified, "with --evaluate: draw the misclassified test images into this PNG");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -35,6 +35,7 @@ struct training_options {
   std::size_t train_limit = 0;      // use only the first N training images (0: all), for smoke tests
   std::size_t plot_misclassified = 60;
   std::optional<std::string> evaluate;  // a checkpoint: evaluate it and stop
+  std::optional<std::string> misclassified;  // with evaluate: draw the misclassified test images into this PNG
 };
 
 }  // namespace typenet

@@ -5,6 +5,10 @@
 //   typenet::train<net>(o);                    // prints, logs, checkpoints, plots
 //   typenet::evaluate<net>(o, "runs/x/last.safetensors");
 //
+// An epoch is committed when its last.safetensors is renamed into place; best.safetensors
+// and the log's row follow, and --resume redoes them if a crash came first. So a
+// run killed at any moment resumes to the weights it would have reached.
+//
 // Data flows one way: data set -> (shuffle, augment) batch -> model forward and
 // backward -> flat gradient -> optimizer -> flat parameters. Every random draw is
 // keyed by (seed, epoch or step), so a run is reproducible whatever the thread
@@ -13,9 +17,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
-#include <map>
+#include <optional>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -45,6 +48,8 @@
 #include "../summary.hpp"
 #include "checkpoint.hpp"
 #include "progress.hpp"
+#include "run_directory.hpp"
+#include "run_state.hpp"
 
 namespace typenet {
 
@@ -138,39 +143,16 @@ evaluation evaluate_on(model<Net>& m, const dataset& d) {
   return e;
 }
 
-// The options a resumed run must share with the run it continues, as stored in
-// the checkpoint's metadata.
-inline std::map<std::string, std::string> run_identity(const training_options& o) {
-  return {{"seed", std::to_string(o.seed)},
-          {"batch", std::to_string(o.batch)},
-          {"epochs", std::to_string(o.epochs)},
-          {"optimizer", o.optimizer},
-          {"schedule", o.schedule}};
-}
-
-inline std::string timestamp() {
-  char text[32];
-  const std::time_t now = std::time(nullptr);
-  std::strftime(text, sizeof text, "%Y%m%d-%H%M%S", std::localtime(&now));
-  return text;
-}
-
-// A fresh run never writes over an earlier one: its files are moved aside first.
-inline void keep_previous_run(const std::filesystem::path& dir) {
-  if (!std::filesystem::exists(dir) || std::filesystem::is_empty(dir)) return;
-  const std::filesystem::path kept = dir.string() + "." + timestamp();
-  std::filesystem::rename(dir, kept);
-  std::printf("kept the previous run's files in %s\n", kept.c_str());
-}
-
 struct loaded_data {
   dataset train, test;
   std::filesystem::path dir;
+  pixel_moments normalisation{};
   float black = 0, white = 1;  // pixel values after normalisation
 };
 
+// Normalised with `normalisation` if given (a checkpoint's), else the training set's.
 template <class Net>
-loaded_data load_data(const training_options& o) {
+loaded_data load_data(const training_options& o, std::optional<pixel_moments> normalisation = {}) {
   loaded_data d;
   d.dir = find_data_dir(o.data);
   using in = typename Net::input_shape;
@@ -184,7 +166,8 @@ loaded_data load_data(const training_options& o) {
     d.train.labels.resize(o.train_limit);
   }
   // Normalised with the training set's statistics, as torchvision's Normalize(mean, std).
-  const pixel_moments m = pixel_statistics(d.train);
+  const pixel_moments m = normalisation ? *normalisation : pixel_statistics(d.train);
+  d.normalisation = m;
   normalise(d.train, m.mean, m.std);
   normalise(d.test, m.mean, m.std);
   d.black = static_cast<float>(-m.mean / m.std);
@@ -225,6 +208,53 @@ void draw_misclassified(const std::filesystem::path& png, const dataset& test, c
   std::printf("misclassified: %s (caption: true>predicted)\n", png.c_str());
 }
 
+// Whether `path` is a whole checkpoint of `epoch` (a crash may have come before it was written).
+inline bool holds_epoch(const std::filesystem::path& path, std::size_t epoch) {
+  try {
+    const safetensors_file file = load_safetensors(path);
+    const auto found = file.metadata.find("epoch");
+    return found != file.metadata.end() && found->second == exact_text(epoch);
+  } catch (const checkpoint_error&) {
+    return false;
+  }
+}
+
+// Continues the run whose last epoch `last` holds: its weights, buffers and
+// optimizer state go into m and the optimizer, after checking that the run had
+// the same options and data; then what a crash may have left undone after
+// that epoch's checkpoint (best.safetensors, the log's row) is redone.
+template <class Net>
+run_progress resume_run(const std::filesystem::path& last, const std::filesystem::path& best, epoch_log& log,
+                        model<Net>& m, any_optimizer& optimizer, const training_options& o,
+                        const pixel_moments& normalisation) {
+  std::vector<double>& state = optimizer_state(optimizer);
+  const auto metadata = load_checkpoint(last, m, state);
+  const run_progress progress = read_run_progress(last, metadata, o);
+  const std::optional<pixel_moments> trained_on = read_normalisation(last, metadata);
+  if (!trained_on) throw checkpoint_error(last, "has no 'data_mean' in its metadata, so it cannot be resumed");
+  if (trained_on->mean != normalisation.mean || trained_on->std != normalisation.std)
+    throw checkpoint_error(last, "was trained on other data (pixel mean " + exact_text(trained_on->mean) + ", std " +
+                                     exact_text(trained_on->std) + "; these data: " + exact_text(normalisation.mean) +
+                                     ", " + exact_text(normalisation.std) + "); resume with the same --data");
+  const std::size_t needed =
+      std::visit([](const auto& opt) { return opt.state_size(Net::parameter_count); }, optimizer);
+  if (state.size() != needed)
+    throw checkpoint_error(last, state.empty() ? "has no optimizer state ('optimizer.state'); resuming would restart "
+                                                 "the momentum from zero"
+                                               : "its optimizer state holds " + std::to_string(state.size()) +
+                                                     " values, but " + o.optimizer + " needs " +
+                                                     std::to_string(needed));
+  if (progress.best_epoch == progress.epoch && !holds_epoch(best, progress.epoch))
+    save_checkpoint(best, m, state, metadata);
+  log.restore(static_cast<int>(progress.epoch), progress.log_row);
+  std::printf("resuming after epoch %zu from %s\n", progress.epoch, last.c_str());
+  return progress;
+}
+
+inline bool all_finite(std::span<const float> values) {
+  return std::ranges::all_of(values, [](float v) { return std::isfinite(v); });
+}
+
 }  // namespace detail
 
 template <class Net, class Loss = nll_loss>
@@ -232,40 +262,40 @@ void train(const training_options& o) {
   tbb::global_control threads(tbb::global_control::max_allowed_parallelism,
                               o.threads > 0 ? o.threads : static_cast<std::size_t>(tbb::info::default_concurrency()));
   std::printf("%s\n", summary<Net>().c_str());
+  // Every file the run writes is checked before the data are read and before any epoch.
+  const run_directory dir(o.checkpoint_dir, o.resume);
+  const std::filesystem::path last = dir.path() / "last.safetensors", best = dir.path() / "best.safetensors";
+  const std::filesystem::path log_path = o.log ? std::filesystem::path(*o.log) : dir.path() / "log.csv";
+  epoch_log log(log_path);
   detail::loaded_data data = detail::load_data<Net>(o);
   const dataset& train_set = data.train;
   detail::check_batch<Net>(o.batch, train_set.count);
   check_augmentation(o.augment, train_set.geometry());
   const std::size_t steps_per_epoch = (train_set.count + o.batch - 1) / o.batch;
 
-  const std::filesystem::path dir = o.checkpoint_dir;
-  const std::filesystem::path last = dir / "last.safetensors";
-  if (!o.resume) detail::keep_previous_run(dir);
-  std::filesystem::create_directories(dir);
-
   model<Net> m(o.batch), evaluator(1000);
   m.initialize(o.seed);
   detail::any_optimizer optimizer = detail::make_optimizer(o);
   const detail::any_schedule schedule = detail::make_schedule(o, steps_per_epoch);
-  std::size_t first_epoch = 1;
-  double best = 0;
-  if (o.resume) {
-    if (!std::filesystem::exists(last))
-      throw checkpoint_error(last, "nothing to resume: no checkpoint (train without --resume first)");
-    const auto meta = load_checkpoint(last, m, detail::optimizer_state(optimizer));
-    for (const auto& [key, value] : detail::run_identity(o))
-      if (meta.contains(key) && meta.at(key) != value)
-        throw checkpoint_error(last, "was made with --" + key + " " + meta.at(key) + ", not " + value +
-                                         "; resume with the same options");
-    first_epoch = std::stoul(meta.at("epoch")) + 1;
-    best = std::stod(meta.at("best_val_acc"));
-    std::printf("resuming after epoch %zu from %s\n", first_epoch - 1, last.c_str());
+  run_progress progress;
+  if (o.resume && std::filesystem::exists(last)) {
+    progress = detail::resume_run(last, best, log, m, optimizer, o, data.normalisation);
+  } else if (o.resume) {
+    log.restore(0, "");
+    std::printf("nothing to resume in %s yet (no last.safetensors): starting at epoch 1\n", dir.path().c_str());
   }
-  epoch_log log(o.log ? std::filesystem::path(*o.log) : dir / "log.csv");
-  const auto diverged = [&](const std::string& what, std::size_t epoch, std::size_t batch) {
-    throw training_error(what + " at epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch + 1) +
-                         ": lower --lr (now " + std::to_string(o.lr) + ") or check the data" +
-                         (std::filesystem::exists(last) ? "; the last good checkpoint is " + last.string() : ""));
+  // Nothing of a diverged epoch is saved: the last checkpoint stays the last good one.
+  const auto diverged = [&](const std::string& what, std::size_t epoch) {
+    throw training_error(what + " in epoch " + std::to_string(epoch) + ": lower --lr (now " + exact_text(o.lr) +
+                         ") or check the data; " +
+                         (progress.epoch > 0 ? "the last good checkpoint, of epoch " + std::to_string(progress.epoch) +
+                                                   ", is " + last.string() + " (continue with --resume)"
+                                             : "no checkpoint was written"));
+  };
+  const auto validate = [&] {
+    std::copy(m.parameters().begin(), m.parameters().end(), evaluator.parameters().begin());
+    std::copy(m.buffers().begin(), m.buffers().end(), evaluator.buffers().begin());
+    return detail::evaluate_on<Net, Loss>(evaluator, data.test);
   };
 
   std::vector<std::size_t> order(train_set.count);
@@ -276,7 +306,7 @@ void train(const training_options& o) {
   const bool augmenting = augment.rotation_degrees > 0 || augment.translate_pixels > 0 || augment.crop_padding > 0;
   detail::evaluation last_eval;
 
-  for (std::size_t epoch = first_epoch; epoch <= o.epochs; ++epoch) {
+  for (std::size_t epoch = progress.epoch + 1; epoch <= o.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     std::iota(order.begin(), order.end(), std::size_t{0});
     random_sequence shuffle(random_key(o.seed, stream::shuffle, epoch));
@@ -301,12 +331,13 @@ void train(const training_options& o) {
 
       const float loss = m.template train_forward_backward<Loss>(batch_pixels, batch_labels, n,
                                                                   random_key(o.seed, stream::dropout, step));
-      if (!std::isfinite(loss)) diverged("the loss became " + std::to_string(loss), epoch, b);
+      if (!std::isfinite(loss)) diverged("the loss became " + std::to_string(loss) + " at batch " + std::to_string(b + 1), epoch);
       const auto out = m.outputs();
       for (std::size_t s = 0; s < n; ++s)
         correct += detail::argmax(out.subspan(s * Net::output_size, Net::output_size)) == train_set.labels[indices[s]];
       loss_sum += loss, seen += n;
       if (b == 0) first_loss = loss / n;
+      if (step == 0) progress.initial_loss = loss / n;
 
       lr = std::visit([&](const auto& s) { return s.learning_rate(step); }, schedule);
       const auto momentum = std::visit([&](const auto& s) { return s.momentum(step); }, schedule);
@@ -317,16 +348,19 @@ void train(const training_options& o) {
             opt.step(m.parameters(), std::span<const float>(m.gradients()), lr);
           },
           optimizer);
-      if (!std::ranges::all_of(m.parameters(), [](float p) { return std::isfinite(p); }))
-        diverged("a weight became infinite or NaN", epoch, b);
+      if (!detail::all_finite(m.parameters()) || !detail::all_finite(m.buffers()))
+        diverged("a weight or a running statistic became infinite or NaN at batch " + std::to_string(b + 1), epoch);
       bar.update(b + 1, loss_sum / seen, 100.0 * correct / seen);
     }
     bar.finish();
     const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // Worse than the untrained model by far: the weights have blown up, even if every number is finite.
+    if (loss_sum / seen > 2 * progress.initial_loss)
+      diverged("the training loss rose to " + exact_text(loss_sum / seen) + " (untrained: " +
+                   exact_text(progress.initial_loss) + ")",
+               epoch);
 
-    std::copy(m.parameters().begin(), m.parameters().end(), evaluator.parameters().begin());
-    std::copy(m.buffers().begin(), m.buffers().end(), evaluator.buffers().begin());
-    last_eval = detail::evaluate_on<Net, Loss>(evaluator, data.test);
+    last_eval = validate();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const epoch_record r{static_cast<int>(epoch), loss_sum / seen, 100.0 * correct / seen, last_eval.loss,
                          last_eval.accuracy, lr, seconds};
@@ -335,13 +369,17 @@ void train(const training_options& o) {
                 seen / train_seconds);
     std::fflush(stdout);
 
-    best = std::max(best, last_eval.accuracy);
-    std::map<std::string, std::string> meta = detail::run_identity(o);
-    meta["epoch"] = std::to_string(epoch);
-    meta["best_val_acc"] = std::to_string(best);
-    meta["val_acc"] = std::to_string(last_eval.accuracy);
-    save_checkpoint(last, m, detail::optimizer_state(optimizer), meta);
-    if (last_eval.accuracy >= best) save_checkpoint(dir / "best.safetensors", m, detail::optimizer_state(optimizer), meta);
+    progress.epoch = epoch;
+    if (progress.best_epoch == 0 || last_eval.accuracy >= progress.best_val_acc) {
+      progress.best_epoch = epoch;
+      progress.best_val_acc = last_eval.accuracy;
+    }
+    progress.log_row = epoch_log::row(r);
+    // Renaming last.safetensors into place commits the epoch. What follows is
+    // derived from it, and --resume redoes it if a crash cuts it short.
+    const auto metadata = run_metadata(o, progress, data.normalisation);
+    save_checkpoint(last, m, detail::optimizer_state(optimizer), metadata);
+    if (progress.best_epoch == epoch) save_checkpoint(best, m, detail::optimizer_state(optimizer), metadata);
     log.append(r);
 
     if (epoch == 1 && !(r.train_loss < first_loss))
@@ -354,33 +392,40 @@ void train(const training_options& o) {
     }
   }
 
-  if (!last_eval.predictions.empty()) {
-    std::printf("final validation accuracy %.2f%%, best %.2f%%\n", last_eval.accuracy, best);
-    detail::print_confusion<Net>(data.test, last_eval.predictions);
-    detail::draw_misclassified<Net>(dir / "misclassified.png", data.test, last_eval.predictions, o.plot_misclassified,
-                                    data.black, data.white);
+  if (last_eval.predictions.empty()) {  // resumed a finished run: its report again (a crash may have cut it short)
+    std::printf("the run finished its %zu epochs; its report again\n", o.epochs);
+    last_eval = validate();
   }
+  std::printf("final validation accuracy %.2f%%, best %.2f%%\n", last_eval.accuracy, progress.best_val_acc);
+  detail::print_confusion<Net>(data.test, last_eval.predictions);
+  detail::draw_misclassified<Net>(dir.path() / "misclassified.png", data.test, last_eval.predictions,
+                                  o.plot_misclassified, data.black, data.white);
   try {
-    plot_training_curves(o.log ? std::filesystem::path(*o.log) : dir / "log.csv", dir / "curves.png");
-    std::printf("curves: %s\n", (dir / "curves.png").c_str());
+    plot_training_curves(log_path, dir.path() / "curves.png");
+    std::printf("curves: %s\n", (dir.path() / "curves.png").c_str());
   } catch (const plot_error& e) {
     std::printf("no plot: %s\n", e.what());
   }
 }
 
-// Accuracy and confusion matrix of a checkpoint on the test set.
+// Accuracy and confusion matrix of a checkpoint on the test set, normalised as
+// the run that wrote it normalised its data; with --misclassified, their picture.
 template <class Net, class Loss = nll_loss>
 void evaluate(const training_options& o, const std::filesystem::path& checkpoint) {
-  detail::loaded_data data = detail::load_data<Net>(o);
   model<Net> m(1000);
   std::vector<double> ignored;
-  load_checkpoint(checkpoint, m, ignored);
+  const auto metadata = load_checkpoint(checkpoint, m, ignored);
+  const std::optional<pixel_moments> normalisation = read_normalisation(checkpoint, metadata);
+  if (!normalisation)
+    std::printf("%s does not record its data's normalisation: using the training set's\n", checkpoint.c_str());
+  detail::loaded_data data = detail::load_data<Net>(o, normalisation);
   const detail::evaluation e = detail::evaluate_on<Net, Loss>(m, data.test);
   std::printf("%s: validation loss %.4f, accuracy %.2f%% (%zu images)\n", checkpoint.c_str(), e.loss, e.accuracy,
               data.test.count);
   detail::print_confusion<Net>(data.test, e.predictions);
-  detail::draw_misclassified<Net>(checkpoint.parent_path() / "misclassified.png", data.test, e.predictions,
-                                  o.plot_misclassified, data.black, data.white);
+  if (o.misclassified)
+    detail::draw_misclassified<Net>(*o.misclassified, data.test, e.predictions, o.plot_misclassified, data.black,
+                                    data.white);
 }
 
 }  // namespace typenet

@@ -117,26 +117,15 @@ struct evaluation {
 // Loss and accuracy on a whole data set, in evaluation mode.
 template <class Net, class Loss>
 evaluation evaluate_on(model<Net>& m, const dataset& d) {
+  const std::vector<float> labels(d.labels.begin(), d.labels.end());
+  const auto result = m.template evaluate<Loss>(d.pixels, labels, d.count);
   evaluation e;
   e.predictions.resize(d.count);
   std::size_t correct = 0;
-  std::vector<float> labels(m.max_batch());
-  std::vector<float> grad(Net::output_size);
-  for (std::size_t first = 0; first < d.count; first += m.max_batch()) {
-    const std::size_t n = std::min(m.max_batch(), d.count - first);
-    const auto out = m.forward(std::span<const float>(d.pixels).subspan(first * Net::input_size, n * Net::input_size), n,
-                               mode::eval);
-    for (std::size_t s = 0; s < n; ++s) {
-      const auto y = out.subspan(s * Net::output_size, Net::output_size);
-      const std::size_t p = argmax(y);
-      e.predictions[first + s] = p;
-      correct += p == d.labels[first + s];
-      // The loss of one sample, through the same loss code as training (one lane).
-      using V1 = pack<float, 1>;
-      V1 o[Net::output_size], g[Net::output_size], t{static_cast<float>(d.labels[first + s])};
-      for (std::size_t i = 0; i < Net::output_size; ++i) o[i][0] = y[i];
-      e.loss += Loss::template value<Net::output_size>(o, &t, g, 1.0f)[0];
-    }
+  for (std::size_t s = 0; s < d.count; ++s) {
+    e.predictions[s] = argmax(std::span<const float>(result.outputs).subspan(s * Net::output_size, Net::output_size));
+    correct += e.predictions[s] == d.labels[s];
+    e.loss += result.losses[s];
   }
   e.loss /= static_cast<double>(d.count);
   e.accuracy = 100.0 * static_cast<double>(correct) / static_cast<double>(d.count);
@@ -273,7 +262,7 @@ void train(const training_options& o) {
   check_augmentation(o.augment, train_set.geometry());
   const std::size_t steps_per_epoch = (train_set.count + o.batch - 1) / o.batch;
 
-  model<Net> m(o.batch), evaluator(1000);
+  model<Net> m(o.batch);
   m.initialize(o.seed);
   detail::any_optimizer optimizer = detail::make_optimizer(o);
   const detail::any_schedule schedule = detail::make_schedule(o, steps_per_epoch);
@@ -293,9 +282,7 @@ void train(const training_options& o) {
                                              : "no checkpoint was written"));
   };
   const auto validate = [&] {
-    std::copy(m.parameters().begin(), m.parameters().end(), evaluator.parameters().begin());
-    std::copy(m.buffers().begin(), m.buffers().end(), evaluator.buffers().begin());
-    return detail::evaluate_on<Net, Loss>(evaluator, data.test);
+    return detail::evaluate_on<Net, Loss>(m, data.test);
   };
 
   std::vector<std::size_t> order(train_set.count);

@@ -166,7 +166,8 @@ BOOST_AUTO_TEST_CASE(negative_and_absurd_counts_are_refused_naming_the_option) {
     std::cerr.rdbuf(saved);
     BOOST_TEST(!parsed, bad[0] << " " << bad[1] << " was accepted");
     BOOST_TEST(code != 0);
-    BOOST_TEST(said.str().find(bad[0] + ": needs a whole number from") != std::string::npos, said.str());
+    BOOST_TEST(said.str().starts_with("error: " + bad[0] + ": needs a whole number from"), said.str());
+    BOOST_TEST(std::ranges::count(said.str(), '\n') == 1, said.str());  // one line
   }
 }
 

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <iostream>
 #include <limits>
 #include <string>
 
@@ -87,8 +88,13 @@ inline bool parse_command_line(int argc, char** argv, training_options& o, int& 
   app.add_option("--misclassified", o.misclassified, "with --evaluate: draw the misclassified test images into this PNG");
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::Success& e) {  // --help
     exit_code = app.exit(e);
+    return false;
+  } catch (const CLI::ParseError& e) {
+    // One line naming the option (CLI11's own exit adds a second, "Run with --help").
+    std::cerr << "error: " << e.what() << "\n";
+    exit_code = e.get_exit_code();
     return false;
   }
   return true;

@@ -194,11 +194,11 @@ class idx_file {
   // The values, row-major; then checks that nothing follows them.
   std::vector<std::uint8_t> read_values() {
     std::vector<std::uint8_t> values;
-    // Grow with what arrives rather than trusting the header with one allocation.
-    constexpr std::size_t chunk = std::size_t{1} << 24;
+    // Grow with what arrives (doubling from 64 KB) rather than trusting the header
+    // with one allocation: a lying header costs at most twice what the file holds.
     std::size_t got = 0;
     while (got < size_) {
-      const std::size_t want = std::min(size_ - got, chunk);
+      const std::size_t want = std::min(size_ - got, std::max<std::size_t>(got, std::size_t{1} << 16));
       values.resize(got + want);
       const std::size_t n = source_->read(values.data() + got, want);
       got += n;

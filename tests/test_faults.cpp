@@ -177,6 +177,14 @@ void check_refusal(const outcome& r, const fs::path& file, const std::string& pr
   BOOST_TEST(lines[0].find(problem) != std::string::npos, lines[0] << " (expected: " << problem << ")");
 }
 
+// Training stopped as diverged (exit 2) in one line: that line.
+std::string divergence_line(const outcome& r) {
+  BOOST_TEST(r.exit_code == 2);
+  const auto lines = r.error_lines();
+  BOOST_TEST_REQUIRE(lines.size() == 1u, "stderr: " << r.err);
+  return lines[0];
+}
+
 bool trained(const outcome& r) { return r.out.find("\nepoch ") != std::string::npos; }
 
 std::size_t epoch_of(const fs::path& checkpoint) { return std::stoul(load_safetensors(checkpoint).metadata.at("epoch")); }
@@ -466,12 +474,9 @@ BOOST_AUTO_TEST_SUITE(divergence)
 BOOST_AUTO_TEST_CASE(a_huge_learning_rate_stops_with_advice_and_saves_nothing) {
   scratch_dir s;
   const fs::path dir = s / "run";
-  const outcome r = run(run_args(dir, 2, {"--lr", "1e9"}), s);
-  BOOST_TEST(r.exit_code == 2);
-  const auto lines = r.error_lines();
-  BOOST_TEST_REQUIRE(lines.size() == 1u, r.err);
-  BOOST_TEST(lines[0].find("lower --lr (now 1e+09)") != std::string::npos, lines[0]);
-  BOOST_TEST(lines[0].find("no checkpoint was written") != std::string::npos, lines[0]);
+  const std::string line = divergence_line(run(run_args(dir, 2, {"--lr", "1e9"}), s));
+  BOOST_TEST(line.find("lower --lr (now 1e+09)") != std::string::npos, line);
+  BOOST_TEST(line.find("no checkpoint was written") != std::string::npos, line);
   BOOST_TEST(!fs::exists(dir / "last.safetensors"));
   BOOST_TEST(!fs::exists(dir / "best.safetensors"));
 }
@@ -480,12 +485,10 @@ BOOST_AUTO_TEST_CASE(a_finite_but_exploding_loss_is_divergence_too) {
   scratch_dir s;
   const fs::path dir = s / "run";
   // Every number stays finite at this rate, but the epoch's loss is 35 times the untrained model's.
-  const outcome r = run(run_args(dir, 2, {"--lr", "30", "--schedule", "constant", "--translate", "0"}), s);
-  BOOST_TEST(r.exit_code == 2);
-  const auto lines = r.error_lines();
-  BOOST_TEST_REQUIRE(lines.size() == 1u, r.err);
-  BOOST_TEST(lines[0].find("the training loss rose to ") != std::string::npos, lines[0]);
-  BOOST_TEST(lines[0].find("in epoch 1: lower --lr (now 30)") != std::string::npos, lines[0]);
+  const std::string line =
+      divergence_line(run(run_args(dir, 2, {"--lr", "30", "--schedule", "constant", "--translate", "0"}), s));
+  BOOST_TEST(line.find("the training loss rose to ") != std::string::npos, line);
+  BOOST_TEST(line.find("in epoch 1: lower --lr (now 30)") != std::string::npos, line);
   BOOST_TEST(!fs::exists(dir / "last.safetensors"));
 }
 
@@ -493,14 +496,12 @@ BOOST_AUTO_TEST_CASE(divergence_after_a_good_epoch_keeps_that_epoch_as_the_last_
   scratch_dir s;
   const fs::path dir = s / "run";
   // 0.05 in epoch 1, then 5e7.
-  const outcome r = run(run_args(dir, 2, {"--schedule", "step", "--step-epochs", "1", "--step-gamma", "1e9"}), s);
-  BOOST_TEST(r.exit_code == 2);
-  const auto lines = r.error_lines();
-  BOOST_TEST_REQUIRE(lines.size() == 1u, r.err);
-  BOOST_TEST(lines[0].find("in epoch 2: lower --lr") != std::string::npos, lines[0]);
-  BOOST_TEST(lines[0].find("the last good checkpoint, of epoch 1, is " + (dir / "last.safetensors").string()) !=
+  const std::string line =
+      divergence_line(run(run_args(dir, 2, {"--schedule", "step", "--step-epochs", "1", "--step-gamma", "1e9"}), s));
+  BOOST_TEST(line.find("in epoch 2: lower --lr") != std::string::npos, line);
+  BOOST_TEST(line.find("the last good checkpoint, of epoch 1, is " + (dir / "last.safetensors").string()) !=
                  std::string::npos,
-             lines[0]);
+             line);
   BOOST_TEST(epoch_of(dir / "last.safetensors") == 1u);
   BOOST_TEST(epoch_of(dir / "best.safetensors") == 1u);
 }

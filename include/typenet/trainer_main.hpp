@@ -8,10 +8,8 @@
 #include <exception>
 #include <string>
 
-// The trainer first: what it shares with the command line (the standard library)
-// is then built at full optimisation, not at the command line's -O1.
-#include "train/trainer.hpp"
 #include "train/command_line.hpp"
+#include "train/trainer.hpp"
 
 namespace typenet {
 

@@ -4,102 +4,14 @@
 //   mnist --epochs 20 --batch 128 --lr 0.05 --schedule one-cycle --seed 2 --threads 2
 //   mnist --resume --checkpoint-dir runs/mnist-seed2
 //   mnist --evaluate runs/mnist-seed2/best.safetensors
-#include <algorithm>
-#include <cerrno>
-#include <cstdint>
-#include <cstdlib>
-#include <iostream>
-#include <limits>
 #include <string>
 
 #include "options.hpp"
 
-// A command line is parsed once per run, yet CLI11 at -O3 costs more compile
-// time than the whole engine: its code and the parser below are built unoptimised.
-#pragma GCC push_options
-#pragma GCC optimize("O0")
-#include <CLI/CLI.hpp>
-
 namespace typenet {
 
 // Returns false when the program should stop (help printed, or a bad option, with
-// `exit_code` set); otherwise fills `o`.
-inline bool parse_command_line(int argc, char** argv, training_options& o, int& exit_code,
-                               const std::string& description) {
-  CLI::App app(description);
-  app.option_defaults()->always_capture_default();
-  // Clearer than CLI11's PositiveNumber ("Value 0 not in range 0.000000 to 1.79e308").
-  const auto number_check = [](const char* name, bool (*ok)(double), std::string rule) {
-    return CLI::Validator(
-        [=](std::string& text) -> std::string {
-          try {
-            return ok(std::stod(text)) ? "" : rule + ", not " + text;
-          } catch (const std::exception&) {
-            return "needs a number, not " + text;
-          }
-        },
-        name);
-  };
-  const CLI::Validator positive = number_check("POSITIVE", [](double v) { return v > 0; }, "must be more than 0");
-  const CLI::Validator non_negative = number_check("NONNEGATIVE", [](double v) { return v >= 0; }, "must be 0 or more");
-  // A count is digits only: CLI11 would read "-1" into an unsigned option as 2^64 - 1.
-  const auto count_from = [](std::uint64_t least, std::uint64_t most) {
-    return CLI::Validator(
-        [=](std::string& text) -> std::string {
-          const std::string range = "a whole number from " + std::to_string(least) + " to " + std::to_string(most);
-          if (text.empty() || !std::ranges::all_of(text, [](char c) { return c >= '0' && c <= '9'; }))
-            return "needs " + range + ", not " + text;
-          errno = 0;
-          const unsigned long long value = std::strtoull(text.c_str(), nullptr, 10);
-          return errno == ERANGE || value < least || value > most ? "needs " + range + ", not " + text : "";
-        },
-        "COUNT");
-  };
-  constexpr std::uint64_t any = std::numeric_limits<std::uint64_t>::max();
-  app.add_option("--data", o.data, "directory with the IDX files (else $TYPENET_DATA, data/mnist, data, the copy in the project)");
-  app.add_option("--epochs", o.epochs, "epochs to train")->check(count_from(1, 100'000));
-  app.add_option("--batch", o.batch, "samples per batch (at most the training images)")->check(count_from(1, 1'000'000));
-  app.add_option("--optimizer", o.optimizer, "sgd, adam or adamw")->check(CLI::IsMember({"sgd", "adam", "adamw"}));
-  app.add_option("--lr", o.lr, "learning rate (the peak, for one-cycle)")->check(positive);
-  app.add_option("--schedule", o.schedule, "constant, step, one-cycle or cosine, stepped every batch")
-      ->check(CLI::IsMember({"constant", "step", "one-cycle", "cosine"}));
-  app.add_option("--momentum", o.momentum, "SGD momentum (one-cycle cycles it between 0.85 and 0.95)")->check(CLI::Range(0.0, 1.0));
-  app.add_flag("--nesterov", o.nesterov, "Nesterov momentum");
-  app.add_option("--weight-decay", o.weight_decay, "L2 penalty (decoupled for adamw)")->check(non_negative);
-  app.add_option("--step-epochs", o.step_epochs, "step schedule: epochs between decays")->check(count_from(1, 100'000));
-  app.add_option("--step-gamma", o.step_gamma, "step schedule: factor of each decay")->check(positive);
-  app.add_option("--rotate", o.augment.rotation_degrees, "augmentation: random rotation within +-degrees (0: off)")
-      ->check(CLI::Range(0.0, 180.0));
-  app.add_option("--translate", o.augment.translate_pixels, "augmentation: random shift within +-pixels, less than the image (0: off)")
-      ->check(count_from(0, 10'000));
-  app.add_option("--crop-padding", o.augment.crop_padding, "augmentation: random crop after padding by pixels, less than the image (0: off)")
-      ->check(count_from(0, 10'000));
-  app.add_option("--seed", o.seed, "seed of initialisation, shuffling, dropout and augmentation")->check(count_from(0, any));
-  app.add_option("--threads", o.threads, "worker threads (0: all cores); results do not depend on it")
-      ->check(count_from(0, 1024));
-  app.add_option("--checkpoint-dir", o.checkpoint_dir, "where checkpoints, log and pictures go");
-  app.add_flag("--resume", o.resume, "continue from <checkpoint-dir>/last.safetensors");
-  app.add_option("--stop-after", o.stop_after, "stop after this epoch (continue later with --resume)")
-      ->check(count_from(0, 100'000));
-  app.add_option("--log", o.log, "CSV of per-epoch metrics (default <checkpoint-dir>/log.csv)");
-  app.add_option("--train-limit", o.train_limit, "train on the first N training images only (0: all)")
-      ->check(count_from(0, any));
-  app.add_option("--evaluate", o.evaluate, "evaluate this checkpoint on the test set and stop")->check(CLI::ExistingFile);
-  app.add_option("--misclassified", o.misclassified, "with --evaluate: draw the misclassified test images into this PNG");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::Success& e) {  // --help
-    exit_code = app.exit(e);
-    return false;
-  } catch (const CLI::ParseError& e) {
-    // One line naming the option (CLI11's own exit adds a second, "Run with --help").
-    std::cerr << "error: " << e.what() << "\n";
-    exit_code = e.get_exit_code();
-    return false;
-  }
-  return true;
-}
+// `exit_code` set); otherwise fills `o`. Each refusal is one line naming the option.
+bool parse_command_line(int argc, char** argv, training_options& o, int& exit_code, const std::string& description);
 
 }  // namespace typenet
-
-#pragma GCC pop_options

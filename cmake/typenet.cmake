@@ -1,13 +1,15 @@
-# typenet_add_trainer(<name> HEADER <file> NETWORK <type> [RECIPE <expression>])
+# typenet_add_trainer(<name> HEADER <file> NETWORK <type> [RECIPE <expression>] [CHECKPOINT_DIR <dir>])
 #
 # Builds a trainer program for a network declared in a user's header: the
-# header is included and `typenet::trainer_main<NETWORK>(argc, argv, RECIPE)` becomes
-# main(); RECIPE is an expression giving the typenet::training_options to start from.
+# header is included and `typenet::trainer_main<NETWORK>(argc, argv, RECIPE, DIR)` becomes
+# main(); RECIPE is an expression giving the typenet::recipe to start from, and
+# CHECKPOINT_DIR the default of --checkpoint-dir (runs/<name>). The program links
+# typenet::run, so it compiles only the network's engine.
 find_package(CLI11 REQUIRED)
 set(TYPENET_TRAINER_TEMPLATE ${CMAKE_CURRENT_LIST_DIR}/trainer_main.cpp.in)
 
 function(typenet_add_trainer name)
-  cmake_parse_arguments(arg "" "HEADER;NETWORK;RECIPE" "" ${ARGN})
+  cmake_parse_arguments(arg "" "HEADER;NETWORK;RECIPE;CHECKPOINT_DIR" "" ${ARGN})
   if(NOT arg_HEADER OR NOT arg_NETWORK)
     message(FATAL_ERROR "typenet_add_trainer(${name}): HEADER and NETWORK are required")
   endif()
@@ -16,7 +18,12 @@ function(typenet_add_trainer name)
   if(arg_RECIPE)
     set(TYPENET_RECIPE "${arg_RECIPE}")
   else()
-    set(TYPENET_RECIPE "typenet::training_options{}")
+    set(TYPENET_RECIPE "typenet::recipe{}")
+  endif()
+  if(arg_CHECKPOINT_DIR)
+    set(TYPENET_CHECKPOINT_DIR "${arg_CHECKPOINT_DIR}")
+  else()
+    set(TYPENET_CHECKPOINT_DIR "runs/${name}")
   endif()
   set(source ${CMAKE_CURRENT_BINARY_DIR}/${name}_trainer_main.cpp)
   configure_file(${TYPENET_TRAINER_TEMPLATE} ${source} @ONLY)

@@ -3,7 +3,7 @@
 //   light_net:  under 4,000 parameters, still >= 98.5% on MNIST;
 //   deeper_net and wider_net: the same parameter budget (within 5%, checked
 //   below) spent on more layers of fewer channels, or fewer layers of more.
-#include <typenet/train/options.hpp>
+#include <typenet/run/recipe.hpp>
 #include <typenet/typenet.hpp>
 
 namespace examples {
@@ -50,11 +50,10 @@ static_assert(within_percent(deeper_net::parameter_count, wider_net::parameter_c
 static_assert(deeper_net::depth > wider_net::depth);
 
 // The recipe of the experiments: the MNIST recipe, for fewer epochs.
-inline training_options experiment_recipe(std::size_t epochs, const char* dir) {
-  training_options o;
+inline recipe experiment_recipe(std::size_t epochs) {
+  recipe o;
   o.epochs = epochs;
   o.augment.rotation_degrees = 7;
-  o.checkpoint_dir = dir;
   return o;
 }
 

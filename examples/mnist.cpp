@@ -6,6 +6,6 @@
 #include "mnist.hpp"
 
 int main(int argc, char** argv) {
-  return typenet::trainer_main<examples::mnist_net>(argc, argv, examples::mnist_recipe(),
+  return typenet::trainer_main<examples::mnist_net>(argc, argv, examples::mnist_recipe(), "runs/mnist",
                                                     "Trains the course's MNIST network (> 99.4% in 20 epochs)");
 }

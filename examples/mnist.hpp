@@ -4,7 +4,7 @@
 // (the course's reference class model): 3x3 convolutions with batch norm, ReLU
 // and light dropout, one max-pool with a 1x1 transition after it, global
 // average pooling and a 16->10 dense head.
-#include <typenet/train/options.hpp>
+#include <typenet/run/recipe.hpp>
 
 #include "ref11k.hpp"
 
@@ -19,15 +19,14 @@ static_assert(mnist_net::parameter_count < 20'000);
 static_assert(mnist_net::receptive_field >= 28);
 
 // The recipe `mnist` trains with when given no options.
-inline typenet::training_options mnist_recipe() {
-  typenet::training_options o;
+inline typenet::recipe mnist_recipe() {
+  typenet::recipe o;
   o.epochs = 20;
   o.batch = 128;
   o.optimizer = "sgd";
   o.lr = 0.05;
   o.schedule = "one-cycle";
   o.augment.rotation_degrees = 7;
-  o.checkpoint_dir = "runs/mnist";
   return o;
 }
 

@@ -383,11 +383,22 @@ BOOST_AUTO_TEST_CASE(image_and_label_counts_differ) {
                                 "train-labels-idx1-ubyte.gz holds 9 labels"});
 }
 
-BOOST_AUTO_TEST_CASE(label_out_of_range) {
+BOOST_AUTO_TEST_CASE(a_label_beyond_the_networks_outputs_is_refused) {
   temporary_directory dir;
   write_gz(dir.path / "train-images-idx3-ubyte.gz", images_file(10));
   write_gz(dir.path / "train-labels-idx1-ubyte.gz", idx_file(0x801, {10}, {0, 1, 2, 3, 10, 5, 6, 7, 8, 9}));
-  require_load_error(dir.path, {"train-labels-idx1-ubyte.gz: label 10 of image 4 is out of range: classes are 0..9"});
+  require_data_error([&] { typenet::load_idx_dataset(dir.path, "train", std::nullopt, 10); },
+                     {"train-labels-idx1-ubyte.gz: label 10 of image 4 is out of range: the network has 10 outputs "
+                      "(classes 0..9)"});
+}
+
+BOOST_AUTO_TEST_CASE(the_classes_are_counted_from_the_labels) {
+  temporary_directory dir;
+  write_gz(dir.path / "train-images-idx3-ubyte.gz", images_file(10));
+  write_gz(dir.path / "train-labels-idx1-ubyte.gz", idx_file(0x801, {10}, {0, 1, 2, 3, 10, 5, 6, 7, 8, 9}));
+  BOOST_TEST(typenet::load_idx_dataset(dir.path, "train").classes == 11u);
+  write_gz(dir.path / "train-labels-idx1-ubyte.gz", idx_file(0x801, {10}, {0, 1, 2, 0, 1, 2, 0, 1, 2, 0}));
+  BOOST_TEST(typenet::load_idx_dataset(dir.path, "train").classes == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(a_directory_in_place_of_a_file) {

@@ -7,6 +7,8 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <typenet/io/safetensors.hpp>
+#include <typenet/run.hpp>
 #include <typenet/trainer_main.hpp>
 
 #include "../examples/ref11k.hpp"
@@ -22,14 +24,21 @@ struct scratch_dir {
   ~scratch_dir() { std::filesystem::remove_all(path); }
 };
 
-training_options small_run(const std::filesystem::path& dir) {
-  training_options o;
-  o.data = TYPENET_TEST_DATA_DIR;
-  o.checkpoint_dir = dir.string();
-  o.batch = 64;
-  o.threads = 2;
-  return o;
-}
+// A run's recipe and options, trained with train(r, o).
+struct small_run {
+  recipe r;
+  run_options o;
+  explicit small_run(const std::filesystem::path& dir) {
+    o.data = TYPENET_TEST_DATA_DIR;
+    o.checkpoint_dir = dir.string();
+    o.threads = 2;
+    r.batch = 64;
+  }
+  template <class Net = examples::ref11k>
+  void train() const {
+    typenet::train(trainable_network_of<Net>(), r, o);
+  }
+};
 
 // The last row of the trainer's CSV log, as numbers.
 std::vector<double> last_log_row(const std::filesystem::path& csv) {
@@ -47,10 +56,10 @@ std::vector<double> last_log_row(const std::filesystem::path& csv) {
 
 BOOST_AUTO_TEST_CASE(a_short_run_learns_mnist) {
   scratch_dir dir;
-  training_options o = small_run(dir.path);
-  o.epochs = 2;
-  o.train_limit = 6000;
-  train<examples::ref11k>(o);
+  small_run run(dir.path);
+  run.r.epochs = 2;
+  run.r.train_limit = 6000;
+  run.train();
   const auto row = last_log_row(dir.path / "log.csv");
   BOOST_TEST(row.at(0) == 2);
   BOOST_TEST_MESSAGE("validation accuracy after 2 epochs on 6,000 images: " << row.at(4) << "%");
@@ -63,20 +72,20 @@ BOOST_AUTO_TEST_CASE(a_short_run_learns_mnist) {
 
 BOOST_AUTO_TEST_CASE(resuming_gives_the_same_weights_as_not_stopping) {
   scratch_dir dir;
-  training_options o = small_run(dir.path / "straight");
-  o.epochs = 2;
-  o.train_limit = 640;
-  o.augment.translate_pixels = 1;  // every random stream in play: init, shuffle, dropout, augmentation
-  train<examples::ref11k>(o);
+  small_run straight(dir.path / "straight");
+  straight.r.epochs = 2;
+  straight.r.train_limit = 640;
+  straight.r.augment.translate_pixels = 1;  // every random stream in play: init, shuffle, dropout, augmentation
+  straight.train();
 
-  training_options interrupted = o;
-  interrupted.checkpoint_dir = (dir.path / "interrupted").string();
-  interrupted.stop_after = 1;
-  train<examples::ref11k>(interrupted);
-  interrupted.stop_after = 0;
-  interrupted.resume = true;
-  interrupted.threads = 1;  // and on another thread count
-  train<examples::ref11k>(interrupted);
+  small_run interrupted = straight;
+  interrupted.o.checkpoint_dir = (dir.path / "interrupted").string();
+  interrupted.o.stop_after = 1;
+  interrupted.train();
+  interrupted.o.stop_after = 0;
+  interrupted.o.resume = true;
+  interrupted.o.threads = 1;  // and on another thread count
+  interrupted.train();
 
   const auto a = load_safetensors(dir.path / "straight" / "last.safetensors");
   const auto b = load_safetensors(dir.path / "interrupted" / "last.safetensors");
@@ -92,12 +101,12 @@ BOOST_AUTO_TEST_CASE(resuming_gives_the_same_weights_as_not_stopping) {
 BOOST_AUTO_TEST_CASE(a_checkpoint_of_another_network_is_refused) {
   scratch_dir dir;
   std::filesystem::create_directories(dir.path);
-  model<examples::ref11k> m(1);
+  model_trainable<examples::ref11k> m(1);
   m.initialize(1);
   save_checkpoint(dir.path / "ref11k.safetensors", m, std::vector<double>{}, {});
 
   using other = network<input<1, 28, 28>, conv<8, 3>, batch_norm, relu, global_avg_pool, dense<10>, log_softmax>;
-  model<other> o(1);
+  model_trainable<other> o(1);
   std::vector<double> state;
   BOOST_CHECK_EXCEPTION(load_checkpoint(dir.path / "ref11k.safetensors", o, state), checkpoint_error,
                         [](const checkpoint_error& e) {
@@ -110,41 +119,44 @@ BOOST_AUTO_TEST_CASE(a_checkpoint_of_another_network_is_refused) {
 
 BOOST_AUTO_TEST_CASE(a_loss_that_blows_up_stops_training_with_advice) {
   scratch_dir dir;
-  training_options o = small_run(dir.path);
-  o.epochs = 1;
-  o.train_limit = 640;
-  o.schedule = "constant";
-  o.lr = 1e30;
-  BOOST_CHECK_EXCEPTION(train<examples::ref11k>(o), training_error, [](const training_error& e) {
+  small_run run(dir.path);
+  run.r.epochs = 1;
+  run.r.train_limit = 640;
+  run.r.schedule = "constant";
+  run.r.lr = 1e30;
+  BOOST_CHECK_EXCEPTION(run.train(), training_error, [](const training_error& e) {
     return std::string(e.what()).find("lower --lr") != std::string::npos;
   });
 }
 
 BOOST_AUTO_TEST_CASE(data_of_the_wrong_shape_is_refused) {
   scratch_dir dir;
-  training_options o = small_run(dir.path);
+  small_run run(dir.path);
   using small_input = network<input<1, 20, 20>, conv<4, 3>, global_avg_pool, dense<10>, log_softmax>;
-  BOOST_CHECK_EXCEPTION(train<small_input>(o), data_error, [](const data_error& e) {
+  BOOST_CHECK_EXCEPTION(run.train<small_input>(), data_error, [](const data_error& e) {
     return std::string(e.what()).find("holds 60000 images of 28x28 but the network's input is 1x20x20") != std::string::npos;
   });
 }
 
 BOOST_AUTO_TEST_CASE(command_line_fills_the_options_and_refuses_bad_numbers) {
-  const auto parse = [](std::vector<std::string> words, training_options& o, int& code) {
+  const auto parse = [](std::vector<std::string> words, recipe& r, run_options& o, int& code) {
     std::vector<char*> argv;
     for (auto& w : words) argv.push_back(w.data());
-    return parse_command_line(static_cast<int>(argv.size()), argv.data(), o, code, "test");
+    return parse_command_line(static_cast<int>(argv.size()), argv.data(), r, o, code, "test");
   };
-  training_options o;
+  recipe r;
+  run_options o;
   int code = 0;
-  BOOST_TEST(parse({"t", "--epochs", "3", "--lr", "0.2", "--weight-decay", "0"}, o, code));
-  BOOST_TEST(o.epochs == 3u);
-  BOOST_TEST(o.lr == 0.2);
+  BOOST_TEST(parse({"t", "--epochs", "3", "--lr", "0.2", "--weight-decay", "0", "--threads", "3"}, r, o, code));
+  BOOST_TEST(r.epochs == 3u);
+  BOOST_TEST(r.lr == 0.2);
+  BOOST_TEST(o.threads == 3u);
   for (const std::vector<std::string>& bad : {std::vector<std::string>{"t", "--epochs", "0"}, {"t", "--lr", "-1"},
                                               {"t", "--batch", "x"}, {"t", "--weight-decay", "-0.5"}}) {
-    training_options fresh;
+    recipe fresh;
+    run_options fresh_options;
     code = 0;
-    BOOST_TEST(!parse(bad, fresh, code));
+    BOOST_TEST(!parse(bad, fresh, fresh_options, code));
     BOOST_TEST(code != 0);
   }
 }
@@ -158,11 +170,12 @@ BOOST_AUTO_TEST_CASE(negative_and_absurd_counts_are_refused_naming_the_option) {
     std::vector<std::string> words{"t", bad[0], bad[1]};
     std::vector<char*> argv;
     for (auto& w : words) argv.push_back(w.data());
-    training_options o;
+    recipe r;
+    run_options o;
     int code = 0;
     std::stringstream said;
     auto* const saved = std::cerr.rdbuf(said.rdbuf());
-    const bool parsed = parse_command_line(static_cast<int>(argv.size()), argv.data(), o, code, "test");
+    const bool parsed = parse_command_line(static_cast<int>(argv.size()), argv.data(), r, o, code, "test");
     std::cerr.rdbuf(saved);
     BOOST_TEST(!parsed, bad[0] << " " << bad[1] << " was accepted");
     BOOST_TEST(code != 0);
@@ -173,10 +186,10 @@ BOOST_AUTO_TEST_CASE(negative_and_absurd_counts_are_refused_naming_the_option) {
 
 BOOST_AUTO_TEST_CASE(a_batch_larger_than_the_training_set_is_refused_before_training) {
   scratch_dir dir;
-  training_options o = small_run(dir.path);
-  o.train_limit = 1000;
-  o.batch = 1001;
-  BOOST_CHECK_EXCEPTION(train<examples::ref11k>(o), std::invalid_argument, [](const std::invalid_argument& e) {
+  small_run run(dir.path);
+  run.r.train_limit = 1000;
+  run.r.batch = 1001;
+  BOOST_CHECK_EXCEPTION(run.train(), std::invalid_argument, [](const std::invalid_argument& e) {
     return std::string(e.what()) == "--batch 1001: more than the 1000 training images";
   });
 }
@@ -184,17 +197,69 @@ BOOST_AUTO_TEST_CASE(a_batch_larger_than_the_training_set_is_refused_before_trai
 BOOST_AUTO_TEST_CASE(a_batch_that_cannot_fit_in_memory_is_refused_before_allocating) {
   using huge = network<input<1, 1000, 1000>, conv<64, 3, 1, 1>, global_avg_pool, dense<10>, log_softmax>;
   BOOST_TEST(model<huge>::bytes_for(10'000) > 1e12);  // 64 maps of 1000x1000 floats a sample, kept and twice in backward
-  BOOST_CHECK_EXCEPTION(detail::check_batch<huge>(10'000, 60'000), std::invalid_argument, [](const std::invalid_argument& e) {
+  BOOST_CHECK_EXCEPTION(check_batch_fits(trainable_network_of<huge>(), 10'000, 60'000), std::invalid_argument, [](const std::invalid_argument& e) {
     return std::string(e.what()).starts_with("--batch 10000: the model would need ");
   });
-  BOOST_CHECK_NO_THROW(detail::check_batch<examples::ref11k>(128, 60'000));
+  BOOST_CHECK_NO_THROW(check_batch_fits(trainable_network_of<examples::ref11k>(), 128, 60'000));
 }
 
 BOOST_AUTO_TEST_CASE(a_shift_as_large_as_the_image_is_refused) {
   scratch_dir dir;
-  training_options o = small_run(dir.path);
-  o.augment.translate_pixels = 28;
-  BOOST_CHECK_EXCEPTION(train<examples::ref11k>(o), std::invalid_argument, [](const std::invalid_argument& e) {
+  small_run run(dir.path);
+  run.r.augment.translate_pixels = 28;
+  BOOST_CHECK_EXCEPTION(run.train(), std::invalid_argument, [](const std::invalid_argument& e) {
     return std::string(e.what()) == "--translate 28: a shift of 28 pixels or more leaves nothing of a 28x28 image (at most 27)";
   });
+}
+
+namespace {
+// A data source of its own: 3 classes of 8x8 images, class c a bright band at rows 2c and 2c + 1.
+class banded_images final : public data_source {
+ public:
+  std::string name() const override { return "banded images"; }
+  dataset training_set(image_geometry input, std::size_t) override { return make(input, 300); }
+  dataset test_set(image_geometry input, std::size_t) override { return make(input, 90); }
+
+ private:
+  static dataset make(image_geometry input, std::size_t count) {
+    dataset d{.count = count, .channels = 1, .rows = 8, .cols = 8, .classes = 3};
+    BOOST_TEST(input.size() == 64u);
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::uint8_t label = static_cast<std::uint8_t>(i % 3);
+      d.labels.push_back(label);
+      for (std::size_t p = 0; p < 64; ++p)
+        d.pixels.push_back(p / 8 / 2 == label ? 0.8f + 0.01f * static_cast<float>(i % 7) : 0.1f);
+    }
+    return d;
+  }
+};
+
+// Every epoch's record and the final predictions, as a caller's observer sees them.
+struct recording_observer final : epoch_observer {
+  std::vector<epoch_report> epochs;
+  std::size_t predictions = 0;
+  void epoch_done(const epoch_report& e) override { epochs.push_back(e); }
+  void run_done(const dataset&, std::span<const std::size_t> p) override { predictions = p.size(); }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_data_source_of_its_own_trains_and_observers_see_every_epoch) {
+  scratch_dir dir;
+  small_run run(dir.path);
+  run.r.epochs = 3;
+  run.r.batch = 30;
+  run.r.augment.rotation_degrees = 0;
+  using banded_net = network<input<1, 8, 8>, flatten, dense<3>, log_softmax>;
+  banded_images source;
+  recording_observer observer;
+  epoch_observer* const observers[] = {&observer};
+  train(trainable_network_of<banded_net>(), run.r, run.o, source, observers);
+  BOOST_REQUIRE(observer.epochs.size() == 3u);
+  for (std::size_t e = 0; e < 3; ++e) {
+    BOOST_TEST(observer.epochs[e].record.epoch == static_cast<int>(e + 1));
+    BOOST_TEST(observer.epochs[e].epochs == 3u);
+  }
+  BOOST_TEST(observer.epochs.back().record.val_accuracy == 100.0);
+  BOOST_TEST(observer.predictions == 90u);
+  BOOST_TEST(last_log_row(dir.path / "log.csv").at(0) == 3);
 }

@@ -1,7 +1,7 @@
 #pragma once
 // A consumer's own network, declared against the installed typenet.
 #include <typenet/typenet.hpp>
-#include <typenet/train/options.hpp>
+#include <typenet/run/recipe.hpp>
 
 namespace consumer {
 
@@ -13,12 +13,11 @@ using tiny_net = checked<network<input<1, 28, 28>,
     rules::max_parameters<1'000>>;
 static_assert(tiny_net::parameter_count == 72 + 16 + 576 + 16 + 80);
 
-inline training_options tiny_recipe() {
-  training_options o;
+inline recipe tiny_recipe() {
+  recipe o;
   o.epochs = 1;
   o.batch = 64;
   o.train_limit = 2048;
-  o.checkpoint_dir = "runs/tiny";
   return o;
 }
 

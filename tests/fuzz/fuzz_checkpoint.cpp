@@ -5,14 +5,15 @@
 #include <cstdint>
 #include <vector>
 
-#include <typenet/train/checkpoint.hpp>
+#include <typenet/run/checkpoint.hpp>
+#include <typenet/run/model_trainable.hpp>
 
 #include "../../examples/ref11k.hpp"
 #include "memory_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static memory_file file;
-  static typenet::model<examples::ref11k> network(1);
+  static typenet::model_trainable<examples::ref11k> network(1);
   const std::filesystem::path& path = file.hold(data, size);
   std::vector<double> optimizer_state;
   try {

@@ -1,7 +1,8 @@
 #pragma once
 // dataset: an image classification data set in memory, loaded from the four
 // IDX files of MNIST or Fashion-MNIST, with the search for where those files
-// live and the pixel statistics used to normalise them.
+// live and the pixel statistics used to normalise them. The number of classes
+// comes from the labels.
 //
 //   auto dir = typenet::find_data_dir(data_option);   // --data, $TYPENET_DATA, ./data/mnist, ...
 //   typenet::dataset train = typenet::load_idx_dataset(dir, "train");
@@ -9,21 +10,16 @@
 //   auto [mean, std] = typenet::pixel_statistics(train);   // 0.1307, 0.3081 for MNIST
 //   typenet::normalise(train, mean, std);
 //   typenet::normalise(test, mean, std);                  // with the training set's statistics
-#include <algorithm>
 #include <array>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "typenet/data/data_error.hpp"
-#include "typenet/data/idx.hpp"
 #include "typenet/data/image_geometry.hpp"
 
 namespace typenet {
@@ -35,7 +31,7 @@ struct dataset {
   std::size_t cols = 0;
   std::vector<float> pixels;  // count x channels x rows x cols, sample-major, in [0, 1] as loaded
   std::vector<std::uint8_t> labels;  // count, each below classes
-  std::size_t classes = 10;
+  std::size_t classes = 0;    // one more than the largest label
 
   image_geometry geometry() const noexcept { return {channels, rows, cols}; }
 };
@@ -45,91 +41,18 @@ inline constexpr std::array<std::string_view, 4> idx_dataset_files = {
     "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
     "t10k-labels-idx1-ubyte"};
 
-namespace detail {
-
-// `dir/name.gz` if present, else `dir/name`, else nothing.
-inline std::optional<std::filesystem::path> find_idx_file(const std::filesystem::path& dir,
-                                                          std::string_view name) {
-  std::error_code ignored;
-  for (auto file : {dir / (std::string(name) + ".gz"), dir / name})
-    if (std::filesystem::exists(file, ignored)) return file;
-  return std::nullopt;
-}
-
-inline std::filesystem::path require_idx_file(const std::filesystem::path& dir,
-                                              std::string_view name) {
-  if (auto file = find_idx_file(dir, name)) return *file;
-  throw data_error(dir / (std::string(name) + ".gz"),
-                   "not found (nor the uncompressed " + std::string(name) + ")");
-}
-
-// The files of idx_dataset_files that `dir` lacks, joined for a message; empty when it has all four.
-inline std::string missing_idx_files(const std::filesystem::path& dir) {
-  std::string missing;
-  for (auto name : idx_dataset_files)
-    if (!find_idx_file(dir, name)) missing.append(missing.empty() ? "" : ", ").append(name).append(".gz");
-  return missing;
-}
-
-inline std::string idx_files_needed() {
-  std::string needed = "A data directory holds the four files";
-  for (auto name : idx_dataset_files) needed.append(" ").append(name).append(".gz");
-  return needed + " (gzip-compressed or not). To get them: download MNIST's four .gz files"
-                  " into data/mnist/ (scripts/download-mnist does), or pass --data DIR, or set TYPENET_DATA=DIR. For"
-                  " Fashion-MNIST: apt-get install dataset-fashion-mnist, then"
-                  " --data /usr/share/datasets/fashion-mnist.";
-}
-
-// A directory the user named must qualify: it is an error to fall through to another.
-inline std::filesystem::path require_data_dir(const std::filesystem::path& dir,
-                                              std::string_view named_by) {
-  std::error_code ignored;
-  if (!std::filesystem::is_directory(dir, ignored))
-    throw data_error(dir, "given by " + std::string(named_by) + ", is not a directory. " +
-                              idx_files_needed());
-  if (auto missing = missing_idx_files(dir); !missing.empty())
-    throw data_error(dir, "given by " + std::string(named_by) + ", lacks " + missing + ". " +
-                              idx_files_needed());
-  return dir;
-}
-
-}  // namespace detail
-
 // Loads `<prefix>-images-idx3-ubyte` and `<prefix>-labels-idx1-ubyte` from `dir`
 // (".gz" preferred); prefix is "train" or "t10k". Both headers are read and
 // checked first (against `expected`, the input a network takes, when given, and
 // against each other), so that a wrong file is refused before its body is read.
-inline dataset load_idx_dataset(const std::filesystem::path& dir, std::string_view prefix,
-                                std::optional<image_geometry> expected = std::nullopt) {
-  idx_file images(detail::require_idx_file(dir, std::string(prefix) + "-images-idx3-ubyte"), 3);
-  dataset data;
-  data.count = images.shape()[0];
-  data.rows = images.shape()[1];
-  data.cols = images.shape()[2];
-  if (expected && (expected->channels != data.channels || expected->rows != data.rows || expected->cols != data.cols))
-    throw data_error(images.path(), "holds " + images.describe() + " but the network's input is " +
-                                        std::to_string(expected->channels) + "x" + std::to_string(expected->rows) +
-                                        "x" + std::to_string(expected->cols));
-  idx_file labels(detail::require_idx_file(dir, std::string(prefix) + "-labels-idx1-ubyte"), 1);
-  if (labels.shape()[0] != data.count)
-    throw data_error(images.path(), "holds " + std::to_string(data.count) + " images but " + labels.path().string() +
-                                        " holds " + std::to_string(labels.shape()[0]) + " labels");
-
-  data.labels = labels.read_values();
-  const auto out_of_range = std::ranges::find_if(data.labels, [&](std::uint8_t label) { return label >= data.classes; });
-  if (out_of_range != data.labels.end())
-    throw data_error(labels.path(), "label " + std::to_string(*out_of_range) + " of image " +
-                                        std::to_string(out_of_range - data.labels.begin()) +
-                                        " is out of range: classes are 0.." + std::to_string(data.classes - 1));
-  const std::vector<std::uint8_t> pixels = images.read_values();
-  data.pixels.resize(pixels.size());
-  std::ranges::transform(pixels, data.pixels.begin(), [](std::uint8_t value) { return static_cast<float>(value) / 255.0f; });
-  return data;
-}
+// A label of `most_classes` or more (a network's outputs) is refused, naming the image.
+dataset load_idx_dataset(const std::filesystem::path& dir, std::string_view prefix,
+                         std::optional<image_geometry> expected = std::nullopt, std::size_t most_classes = 256);
 
 // Where a trainer looks when neither --data nor $TYPENET_DATA names a directory:
 // ./data/mnist, ./data, and the MNIST copy the project carries
-// (TYPENET_BUNDLED_DATA_DIR, set by the build for trainers built in the tree).
+// (TYPENET_BUNDLED_DATA_DIR, set for trainers built in the tree or against the
+// installed package). Inline: it is built where the trainer is, with its definition.
 inline std::vector<std::filesystem::path> default_data_dirs() {
   std::vector<std::filesystem::path> dirs = {"./data/mnist", "./data"};
 #ifdef TYPENET_BUNDLED_DATA_DIR
@@ -142,27 +65,8 @@ inline std::vector<std::filesystem::path> default_data_dirs() {
 // $TYPENET_DATA, else the first of `fallbacks` that holds all four. A path from
 // the command line or the environment must qualify; otherwise the error lists
 // every place looked and how to get the files.
-inline std::filesystem::path find_data_dir(const std::optional<std::string>& from_command_line,
-                                           const std::vector<std::filesystem::path>& fallbacks = default_data_dirs()) {
-  if (from_command_line) return detail::require_data_dir(*from_command_line, "--data");
-  if (const char* from_environment = std::getenv("TYPENET_DATA");
-      from_environment != nullptr && *from_environment != '\0')
-    return detail::require_data_dir(from_environment, "TYPENET_DATA");
-
-  std::string looked = "no data directory found. Looked at: --data (not given); TYPENET_DATA (not set)";
-  for (const std::filesystem::path& dir : fallbacks) {
-    std::error_code ignored;
-    looked += "; " + dir.string() + " (" + std::filesystem::absolute(dir, ignored).lexically_normal().string() + "): ";
-    if (!std::filesystem::is_directory(dir, ignored)) {
-      looked += "no such directory";
-    } else if (auto missing = detail::missing_idx_files(dir); !missing.empty()) {
-      looked += "lacks " + missing;
-    } else {
-      return dir;
-    }
-  }
-  throw data_error(std::filesystem::current_path(), looked + ". " + detail::idx_files_needed());
-}
+std::filesystem::path find_data_dir(const std::optional<std::string>& from_command_line,
+                                    const std::vector<std::filesystem::path>& fallbacks = default_data_dirs());
 
 struct pixel_moments {
   double mean;
@@ -170,23 +74,9 @@ struct pixel_moments {
 };
 
 // Mean and (population) standard deviation over every pixel of every image.
-inline pixel_moments pixel_statistics(const dataset& data) {
-  double sum = 0, sum_of_squares = 0;
-  for (const float pixel : data.pixels) {
-    sum += pixel;
-    sum_of_squares += static_cast<double>(pixel) * pixel;
-  }
-  const auto n = static_cast<double>(data.pixels.size());
-  const double mean = sum / n;
-  return {mean, std::sqrt(std::max(0.0, sum_of_squares / n - mean * mean))};
-}
+pixel_moments pixel_statistics(const dataset& data);
 
 // pixel = (pixel - mean) / std, in place; a black pixel becomes -mean / std.
-inline void normalise(dataset& data, double mean, double std) {
-  if (!(std > 0)) throw std::invalid_argument("normalise: std must be positive");
-  const auto m = static_cast<float>(mean);
-  const auto s = static_cast<float>(std);
-  for (float& pixel : data.pixels) pixel = (pixel - m) / s;
-}
+void normalise(dataset& data, double mean, double std);
 
 }  // namespace typenet

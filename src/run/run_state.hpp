@@ -2,7 +2,7 @@
 // What a checkpoint records about the run that wrote it, besides its tensors
 // (in the safetensors metadata): the options that decide the result, how far
 // the run got, and the normalisation of its data. A resumed run must be given
-// the same options and data; --evaluate normalises with the stored statistics.
+// the same recipe and data; --evaluate normalises with the stored statistics.
 // Read strictly: a missing or malformed entry is a checkpoint_error naming the
 // file and the entry.
 //
@@ -19,9 +19,9 @@
 #include <utility>
 #include <vector>
 
-#include "../data/dataset.hpp"
-#include "../io/safetensors.hpp"
-#include "options.hpp"
+#include "typenet/data/dataset.hpp"
+#include "typenet/io/safetensors.hpp"
+#include "typenet/run/recipe.hpp"
 
 namespace typenet {
 
@@ -43,7 +43,7 @@ std::string exact_text(Number value) {
 
 // Every option that changes the weights a run reaches, named as on the command
 // line. Resuming with any of them changed would continue another run.
-inline std::vector<std::pair<std::string, std::string>> result_options(const training_options& o) {
+inline std::vector<std::pair<std::string, std::string>> result_options(const recipe& o) {
   return {{"seed", exact_text(o.seed)},
           {"batch", exact_text(o.batch)},
           {"epochs", exact_text(o.epochs)},
@@ -61,7 +61,7 @@ inline std::vector<std::pair<std::string, std::string>> result_options(const tra
           {"train-limit", exact_text(o.train_limit)}};
 }
 
-inline std::map<std::string, std::string> run_metadata(const training_options& o, const run_progress& p,
+inline std::map<std::string, std::string> run_metadata(const recipe& o, const run_progress& p,
                                                       const pixel_moments& normalisation) {
   const auto options = result_options(o);
   std::map<std::string, std::string> metadata(options.begin(), options.end());
@@ -128,7 +128,7 @@ private:
 // with the options `o` gives.
 inline run_progress read_run_progress(const std::filesystem::path& path,
                                       const std::map<std::string, std::string>& metadata,
-                                      const training_options& o) {
+                                      const recipe& o) {
   const detail::metadata_reader in(path, metadata);
   for (const auto& [key, value] : result_options(o))
     if (in.text(key) != value)

@@ -20,7 +20,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "../io/file_error.hpp"
+#include "typenet/io/file_error.hpp"
 
 namespace typenet {
 

@@ -1,5 +1,5 @@
 // The trainer's command line, built once into typenet::run.
-#include "typenet/train/command_line.hpp"
+#include "typenet/run/command_line.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -11,9 +11,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "registry.hpp"
+
 namespace typenet {
 
-bool parse_command_line(int argc, char** argv, training_options& o, int& exit_code, const std::string& description) {
+bool parse_command_line(int argc, char** argv, recipe& r, run_options& o, int& exit_code, const std::string& description) {
   CLI::App app(description);
   app.option_defaults()->always_capture_default();
   // Clearer than CLI11's PositiveNumber ("Value 0 not in range 0.000000 to 1.79e308").
@@ -45,24 +47,24 @@ bool parse_command_line(int argc, char** argv, training_options& o, int& exit_co
   };
   constexpr std::uint64_t any = std::numeric_limits<std::uint64_t>::max();
   app.add_option("--data", o.data, "directory with the IDX files (else $TYPENET_DATA, data/mnist, data, the copy in the project)");
-  app.add_option("--epochs", o.epochs, "epochs to train")->check(count_from(1, 100'000));
-  app.add_option("--batch", o.batch, "samples per batch (at most the training images)")->check(count_from(1, 1'000'000));
-  app.add_option("--optimizer", o.optimizer, "sgd, adam or adamw")->check(CLI::IsMember({"sgd", "adam", "adamw"}));
-  app.add_option("--lr", o.lr, "learning rate (the peak, for one-cycle)")->check(positive);
-  app.add_option("--schedule", o.schedule, "constant, step, one-cycle or cosine, stepped every batch")
-      ->check(CLI::IsMember({"constant", "step", "one-cycle", "cosine"}));
-  app.add_option("--momentum", o.momentum, "SGD momentum (one-cycle cycles it between 0.85 and 0.95)")->check(CLI::Range(0.0, 1.0));
-  app.add_flag("--nesterov", o.nesterov, "Nesterov momentum");
-  app.add_option("--weight-decay", o.weight_decay, "L2 penalty (decoupled for adamw)")->check(non_negative);
-  app.add_option("--step-epochs", o.step_epochs, "step schedule: epochs between decays")->check(count_from(1, 100'000));
-  app.add_option("--step-gamma", o.step_gamma, "step schedule: factor of each decay")->check(positive);
-  app.add_option("--rotate", o.augment.rotation_degrees, "augmentation: random rotation within +-degrees (0: off)")
+  app.add_option("--epochs", r.epochs, "epochs to train")->check(count_from(1, 100'000));
+  app.add_option("--batch", r.batch, "samples per batch (at most the training images)")->check(count_from(1, 1'000'000));
+  app.add_option("--optimizer", r.optimizer, "one of the optimizers")->check(CLI::IsMember(detail::names_of(detail::optimizers)));
+  app.add_option("--lr", r.lr, "learning rate (the peak, for one-cycle)")->check(positive);
+  app.add_option("--schedule", r.schedule, "learning-rate schedule, stepped every batch")
+      ->check(CLI::IsMember(detail::names_of(detail::schedules)));
+  app.add_option("--momentum", r.momentum, "SGD momentum (one-cycle cycles it between 0.85 and 0.95)")->check(CLI::Range(0.0, 1.0));
+  app.add_flag("--nesterov", r.nesterov, "Nesterov momentum");
+  app.add_option("--weight-decay", r.weight_decay, "L2 penalty (decoupled for adamw)")->check(non_negative);
+  app.add_option("--step-epochs", r.step_epochs, "step schedule: epochs between decays")->check(count_from(1, 100'000));
+  app.add_option("--step-gamma", r.step_gamma, "step schedule: factor of each decay")->check(positive);
+  app.add_option("--rotate", r.augment.rotation_degrees, "augmentation: random rotation within +-degrees (0: off)")
       ->check(CLI::Range(0.0, 180.0));
-  app.add_option("--translate", o.augment.translate_pixels, "augmentation: random shift within +-pixels, less than the image (0: off)")
+  app.add_option("--translate", r.augment.translate_pixels, "augmentation: random shift within +-pixels, less than the image (0: off)")
       ->check(count_from(0, 10'000));
-  app.add_option("--crop-padding", o.augment.crop_padding, "augmentation: random crop after padding by pixels, less than the image (0: off)")
+  app.add_option("--crop-padding", r.augment.crop_padding, "augmentation: random crop after padding by pixels, less than the image (0: off)")
       ->check(count_from(0, 10'000));
-  app.add_option("--seed", o.seed, "seed of initialisation, shuffling, dropout and augmentation")->check(count_from(0, any));
+  app.add_option("--seed", r.seed, "seed of initialisation, shuffling, dropout and augmentation")->check(count_from(0, any));
   app.add_option("--threads", o.threads, "worker threads (0: all cores); results do not depend on it")
       ->check(count_from(0, 1024));
   app.add_option("--checkpoint-dir", o.checkpoint_dir, "where checkpoints, log and pictures go");
@@ -70,7 +72,7 @@ bool parse_command_line(int argc, char** argv, training_options& o, int& exit_co
   app.add_option("--stop-after", o.stop_after, "stop after this epoch (continue later with --resume)")
       ->check(count_from(0, 100'000));
   app.add_option("--log", o.log, "CSV of per-epoch metrics (default <checkpoint-dir>/log.csv)");
-  app.add_option("--train-limit", o.train_limit, "train on the first N training images only (0: all)")
+  app.add_option("--train-limit", r.train_limit, "train on the first N training images only (0: all)")
       ->check(count_from(0, any));
   app.add_option("--evaluate", o.evaluate, "evaluate this checkpoint on the test set and stop")->check(CLI::ExistingFile);
   app.add_option("--misclassified", o.misclassified, "with --evaluate: draw the misclassified test images into this PNG");

@@ -6,12 +6,12 @@
 //   mnist --evaluate runs/mnist-seed2/best.safetensors
 #include <string>
 
-#include "options.hpp"
+#include "recipe.hpp"
 
 namespace typenet {
 
 // Returns false when the program should stop (help printed, or a bad option, with
-// `exit_code` set); otherwise fills `o`. Each refusal is one line naming the option.
-bool parse_command_line(int argc, char** argv, training_options& o, int& exit_code, const std::string& description);
+// `exit_code` set); otherwise fills `r` and `o`. Each refusal is one line naming the option.
+bool parse_command_line(int argc, char** argv, recipe& r, run_options& o, int& exit_code, const std::string& description);
 
 }  // namespace typenet

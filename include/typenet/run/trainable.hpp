@@ -1,0 +1,77 @@
+#pragma once
+// trainable: a network's model as the run library sees it, without its type.
+// The run half (epoch loop, checkpoints, evaluation) is compiled once against
+// this interface; model_trainable<Net> (model_trainable.hpp) adapts a model to it,
+// so a trainer program compiles only its own network's engine.
+//
+//   typenet::trainable_network net = typenet::trainable_network_of<my_net>();
+//   std::unique_ptr<typenet::trainable> m = net.make(128);   // batches of up to 128
+//   m->initialize(seed);
+//   float loss = m->train_step(images, labels, n, dropout_key);
+//   optimizer.step(m->parameters(), m->gradients(), lr);
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "../data/image_geometry.hpp"
+
+namespace typenet {
+
+// The facts of a network type that the run library needs at run time.
+struct network_description {
+  image_geometry input;
+  std::size_t output_size = 0;
+  std::size_t parameter_count = 0;
+  std::string summary;    // print_summary's table
+  std::string signature;  // each layer's kind and output shape: equal for networks with interchangeable checkpoints
+};
+
+// A tensor a checkpoint stores: its PyTorch name ("4.weight"), its shape and where its values live.
+struct tensor_slot {
+  std::string name;
+  std::vector<std::size_t> shape;
+  std::span<float> values;
+};
+
+class trainable {
+ public:
+  virtual ~trainable() = default;
+
+  virtual const network_description& description() const = 0;
+  virtual std::size_t max_batch() const = 0;
+  // PyTorch's default initialisation, drawn from `seed`.
+  virtual void initialize(std::uint64_t seed) = 0;
+  // Forward and backward in training mode over `count` samples (sample-major inputs, one
+  // target per sample); returns the summed loss and leaves the gradient in gradients().
+  virtual float train_step(std::span<const float> inputs, std::span<const float> targets, std::size_t count,
+                           std::uint64_t dropout_key) = 0;
+  // The outputs of the last train_step, sample-major.
+  virtual std::span<const float> outputs() = 0;
+
+  struct evaluation {
+    std::vector<float> outputs;  // sample-major, description().output_size each
+    std::vector<float> losses;   // one per sample
+  };
+  // Evaluation-mode outputs and per-sample losses of any number of samples.
+  virtual evaluation evaluate(std::span<const float> inputs, std::span<const float> targets, std::size_t count) = 0;
+
+  virtual std::span<float> parameters() = 0;
+  virtual std::span<const float> gradients() = 0;
+  virtual std::span<float> buffers() = 0;  // batch-norm running statistics
+  // Every tensor a checkpoint stores, in layer order: parameters, then each layer's buffers.
+  virtual std::vector<tensor_slot> tensors() = 0;
+};
+
+// A network type as a value: its description, the bytes a model for a batch
+// takes (to refuse a batch that cannot fit before allocating), and a factory.
+struct trainable_network {
+  network_description description;
+  std::function<double(std::size_t max_batch)> bytes_for;
+  std::function<std::unique_ptr<trainable>(std::size_t max_batch)> make;
+};
+
+}  // namespace typenet

@@ -1,0 +1,436 @@
+#include "typenet/run/trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <numeric>
+#include <optional>
+#include <tbb/global_control.h>
+#include <tbb/info.h>
+#include <unistd.h>
+#include <vector>
+
+#include "progress_bar.hpp"
+#include "registry.hpp"
+#include "run_directory.hpp"
+#include "run_state.hpp"
+#include "typenet/data/augment.hpp"
+#include "typenet/io/image_grid.hpp"
+#include "typenet/io/plot.hpp"
+#include "typenet/random.hpp"
+#include "typenet/run/checkpoint.hpp"
+#include "typenet/run/command_line.hpp"
+
+namespace typenet {
+
+namespace {
+
+}  // namespace
+
+void check_batch_fits(const trainable_network& network, std::size_t batch, std::size_t training_images) {
+  if (batch > training_images)
+    throw std::invalid_argument("--batch " + std::to_string(batch) + ": more than the " +
+                                std::to_string(training_images) + " training images");
+  const double needed = network.bytes_for(batch), memory = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) *
+                                                          static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  if (memory > 0 && needed > 0.8 * memory)
+    throw std::invalid_argument("--batch " + std::to_string(batch) + ": the model would need " +
+                                std::to_string(static_cast<long long>(needed / 1e6)) + " MB, more than 80% of this machine's " +
+                                std::to_string(static_cast<long long>(memory / 1e6)) + " MB");
+}
+
+namespace {
+
+std::size_t argmax(std::span<const float> v) {
+  return static_cast<std::size_t>(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+struct evaluation {
+  double loss = 0, accuracy = 0;
+  std::vector<std::size_t> predictions;
+};
+
+// Loss and accuracy on a whole data set, in evaluation mode.
+evaluation evaluate_on(trainable& m, const dataset& d) {
+  const std::size_t outputs = m.description().output_size;
+  const std::vector<float> labels(d.labels.begin(), d.labels.end());
+  const auto result = m.evaluate(d.pixels, labels, d.count);
+  evaluation e;
+  e.predictions.resize(d.count);
+  std::size_t correct = 0;
+  for (std::size_t s = 0; s < d.count; ++s) {
+    e.predictions[s] = argmax(std::span<const float>(result.outputs).subspan(s * outputs, outputs));
+    correct += e.predictions[s] == d.labels[s];
+    e.loss += result.losses[s];
+  }
+  e.loss /= static_cast<double>(d.count);
+  e.accuracy = 100.0 * static_cast<double>(correct) / static_cast<double>(d.count);
+  return e;
+}
+
+struct loaded_data {
+  dataset train, test;
+  pixel_moments normalisation{};
+  float black = 0, white = 1;  // pixel values after normalisation
+};
+
+// Normalised with `normalisation` if given (a checkpoint's), else the training set's.
+loaded_data load_data(const network_description& network, data_source& source, std::size_t train_limit,
+                      std::optional<pixel_moments> normalisation = {}) {
+  loaded_data d;
+  d.train = source.training_set(network.input, network.output_size);
+  d.test = source.test_set(network.input, network.output_size);
+  if (train_limit > 0 && train_limit < d.train.count) {
+    d.train.count = train_limit;
+    d.train.pixels.resize(train_limit * network.input.size());
+    d.train.labels.resize(train_limit);
+  }
+  // Normalised with the training set's statistics, as torchvision's Normalize(mean, std).
+  const pixel_moments m = normalisation ? *normalisation : pixel_statistics(d.train);
+  d.normalisation = m;
+  normalise(d.train, m.mean, m.std);
+  normalise(d.test, m.mean, m.std);
+  d.black = static_cast<float>(-m.mean / m.std);
+  d.white = static_cast<float>((1 - m.mean) / m.std);
+  std::printf("data: %s (%zu training, %zu test images, %zu classes; mean %.4f, std %.4f)\n", source.name().c_str(),
+              d.train.count, d.test.count, std::max(d.train.classes, d.test.classes), m.mean, m.std);
+  return d;
+}
+
+void print_confusion(const dataset& d, std::span<const std::size_t> predictions) {
+  // A network may have more outputs than the test set has classes.
+  const std::size_t k = std::max(d.classes, predictions.empty() ? 0 : *std::ranges::max_element(predictions) + 1);
+  std::vector<std::size_t> counts(k * k);
+  for (std::size_t i = 0; i < d.count; ++i) ++counts[d.labels[i] * k + predictions[i]];
+  std::printf("confusion matrix (rows: true class, columns: predicted)\n      ");
+  for (std::size_t c = 0; c < k; ++c) std::printf("%6zu", c);
+  std::printf("\n");
+  for (std::size_t r = 0; r < k; ++r) {
+    std::printf("%6zu", r);
+    for (std::size_t c = 0; c < k; ++c) std::printf("%6zu", counts[r * k + c]);
+    std::printf("\n");
+  }
+}
+
+// The course's "difficult inputs": misclassified test images with true and predicted labels.
+void draw_misclassified(const std::filesystem::path& png, const dataset& test, std::span<const std::size_t> predictions,
+                        std::size_t most, float lo, float hi) {
+  const std::size_t size = test.geometry().size();
+  std::vector<float> images;
+  std::vector<std::string> captions;
+  for (std::size_t i = 0; i < test.count && captions.size() < most; ++i)
+    if (predictions[i] != test.labels[i]) {
+      images.insert(images.end(), test.pixels.begin() + i * size, test.pixels.begin() + (i + 1) * size);
+      captions.push_back(std::to_string(test.labels[i]) + ">" + std::to_string(predictions[i]));
+    }
+  if (captions.empty()) return;
+  write_labelled_grid(png, images, captions.size(), test.rows, test.cols, captions, {.columns = 10, .scale = 3, .lo = lo, .hi = hi});
+  std::printf("misclassified: %s (caption: true>predicted)\n", png.c_str());
+}
+
+// Whether `path` is a whole checkpoint of `epoch` (a crash may have come before it was written).
+bool holds_epoch(const std::filesystem::path& path, std::size_t epoch) {
+  try {
+    const safetensors_file file = load_safetensors(path);
+    const auto found = file.metadata.find("epoch");
+    return found != file.metadata.end() && found->second == exact_text(epoch);
+  } catch (const checkpoint_error&) {
+    return false;
+  }
+}
+
+bool all_finite(std::span<const float> values) {
+  return std::ranges::all_of(values, [](float v) { return std::isfinite(v); });
+}
+
+// The console's line per epoch, and the first epoch's warning when the loss has not fallen.
+class console_report final : public epoch_observer {
+ public:
+  explicit console_report(const double& first_batch_loss) : first_batch_loss_(first_batch_loss) {}
+  void epoch_done(const epoch_report& e) override {
+    const epoch_record& r = e.record;
+    std::printf("epoch %2d/%zu  train loss %.4f acc %.2f%%  val loss %.4f acc %.2f%%  lr %.5f  %.1f s  %.0f images/s\n",
+                r.epoch, e.epochs, r.train_loss, r.train_accuracy, r.val_loss, r.val_accuracy, r.learning_rate,
+                r.seconds, e.images_per_second);
+    std::fflush(stdout);
+  }
+  void warn_if_stuck(const epoch_record& r) const {
+    if (r.epoch == 1 && !(r.train_loss < first_batch_loss_))
+      std::printf("warning: the training loss has not fallen in the first epoch (first batch %.4f, epoch mean %.4f): "
+                  "the learning rate may be too high or too low\n",
+                  first_batch_loss_, r.train_loss);
+  }
+
+ private:
+  const double& first_batch_loss_;
+};
+
+// last.safetensors after every epoch (its rename commits the epoch), best.safetensors after the best.
+class checkpoint_writer final : public epoch_observer {
+ public:
+  checkpoint_writer(std::filesystem::path last, std::filesystem::path best, trainable& m, detail::any_optimizer& optimizer,
+                    const recipe& r, const run_progress& progress, const pixel_moments& normalisation)
+      : last_(std::move(last)), best_(std::move(best)), m_(m), optimizer_(optimizer), recipe_(r), progress_(progress),
+        normalisation_(normalisation) {}
+  void epoch_done(const epoch_report& e) override {
+    const auto metadata = run_metadata(recipe_, progress_, normalisation_);
+    save_checkpoint(last_, m_, detail::optimizer_state(optimizer_), metadata);
+    if (e.best) save_checkpoint(best_, m_, detail::optimizer_state(optimizer_), metadata);
+  }
+
+ private:
+  std::filesystem::path last_, best_;
+  trainable& m_;
+  detail::any_optimizer& optimizer_;
+  const recipe& recipe_;
+  const run_progress& progress_;
+  const pixel_moments& normalisation_;
+};
+
+class csv_logger final : public epoch_observer {
+ public:
+  explicit csv_logger(epoch_log& log) : log_(log) {}
+  void epoch_done(const epoch_report& e) override { log_.append(e.record); }
+
+ private:
+  epoch_log& log_;
+};
+
+// The run's report: the final accuracy, the confusion matrix, the misclassified grid and the curves.
+class final_report final : public epoch_observer {
+ public:
+  final_report(std::filesystem::path dir, std::filesystem::path log, std::size_t most_pictured, float black, float white)
+      : dir_(std::move(dir)), log_(std::move(log)), most_(most_pictured), black_(black), white_(white) {}
+  void run_done(const dataset& test, std::span<const std::size_t> predictions) override {
+    print_confusion(test, predictions);
+    draw_misclassified(dir_ / "misclassified.png", test, predictions, most_, black_, white_);
+    try {
+      plot_training_curves(log_, dir_ / "curves.png");
+      std::printf("curves: %s\n", (dir_ / "curves.png").c_str());
+    } catch (const plot_error& e) {
+      std::printf("no plot: %s\n", e.what());
+    }
+  }
+
+ private:
+  std::filesystem::path dir_, log_;
+  std::size_t most_;
+  float black_, white_;
+};
+
+// Continues the run whose last epoch `last` holds: its weights, buffers and
+// optimizer state go into m and the optimizer, after checking that the run had
+// the same recipe and data; then what a crash may have left undone after that
+// epoch's checkpoint (best.safetensors, the log's row) is redone.
+run_progress resume_run(const std::filesystem::path& last, const std::filesystem::path& best, epoch_log& log,
+                        trainable& m, detail::any_optimizer& optimizer, const recipe& r,
+                        const pixel_moments& normalisation) {
+  std::vector<double>& state = detail::optimizer_state(optimizer);
+  const auto metadata = load_checkpoint(last, m, state);
+  const run_progress progress = read_run_progress(last, metadata, r);
+  const std::optional<pixel_moments> trained_on = read_normalisation(last, metadata);
+  if (!trained_on) throw checkpoint_error(last, "has no 'data_mean' in its metadata, so it cannot be resumed");
+  if (trained_on->mean != normalisation.mean || trained_on->std != normalisation.std)
+    throw checkpoint_error(last, "was trained on other data (pixel mean " + exact_text(trained_on->mean) + ", std " +
+                                     exact_text(trained_on->std) + "; these data: " + exact_text(normalisation.mean) +
+                                     ", " + exact_text(normalisation.std) + "); resume with the same --data");
+  const std::size_t needed = std::visit(
+      [&](const auto& opt) { return opt.state_size(m.description().parameter_count); }, optimizer);
+  if (state.size() != needed)
+    throw checkpoint_error(last, state.empty() ? "has no optimizer state ('optimizer.state'); resuming would restart "
+                                                 "the momentum from zero"
+                                               : "its optimizer state holds " + std::to_string(state.size()) +
+                                                     " values, but " + r.optimizer + " needs " +
+                                                     std::to_string(needed));
+  if (progress.best_epoch == progress.epoch && !holds_epoch(best, progress.epoch))
+    save_checkpoint(best, m, state, metadata);
+  log.restore(static_cast<int>(progress.epoch), progress.log_row);
+  std::printf("resuming after epoch %zu from %s\n", progress.epoch, last.c_str());
+  return progress;
+}
+
+tbb::global_control thread_limit(std::size_t threads) {
+  return tbb::global_control(tbb::global_control::max_allowed_parallelism,
+                             threads > 0 ? threads : static_cast<std::size_t>(tbb::info::default_concurrency()));
+}
+
+}  // namespace
+
+void train(const trainable_network& network, const recipe& r, const run_options& o, data_source& source,
+           std::span<epoch_observer* const> extra_observers) {
+  const auto threads = thread_limit(o.threads);
+  const network_description& net = network.description;
+  std::printf("%s\n", net.summary.c_str());
+  // Every file the run writes is checked before the data are read and before any epoch.
+  const run_directory dir(o.checkpoint_dir, o.resume);
+  const std::filesystem::path last = dir.path() / "last.safetensors", best = dir.path() / "best.safetensors";
+  const std::filesystem::path log_path = o.log ? std::filesystem::path(*o.log) : dir.path() / "log.csv";
+  epoch_log log(log_path);
+  const loaded_data data = load_data(net, source, r.train_limit);
+  const dataset& train_set = data.train;
+  check_batch_fits(network, r.batch, train_set.count);
+  check_augmentation(r.augment, train_set.geometry());
+  const std::size_t steps_per_epoch = (train_set.count + r.batch - 1) / r.batch;
+
+  const std::unique_ptr<trainable> m = network.make(r.batch);
+  m->initialize(r.seed);
+  detail::any_optimizer optimizer = detail::make_optimizer(r);
+  const detail::any_schedule schedule = detail::make_schedule(r, steps_per_epoch);
+  run_progress progress;
+  if (o.resume && std::filesystem::exists(last)) {
+    progress = resume_run(last, best, log, *m, optimizer, r, data.normalisation);
+  } else if (o.resume) {
+    log.restore(0, "");
+    std::printf("nothing to resume in %s yet (no last.safetensors): starting at epoch 1\n", dir.path().c_str());
+  }
+  // Nothing of a diverged epoch is saved: the last checkpoint stays the last good one.
+  const auto diverged = [&](const std::string& what, std::size_t epoch) {
+    throw training_error(what + " in epoch " + std::to_string(epoch) + ": lower --lr (now " + exact_text(r.lr) +
+                         ") or check the data; " +
+                         (progress.epoch > 0 ? "the last good checkpoint, of epoch " + std::to_string(progress.epoch) +
+                                                   ", is " + last.string() + " (continue with --resume)"
+                                             : "no checkpoint was written"));
+  };
+
+  double first_batch_loss = 0;
+  console_report console(first_batch_loss);
+  checkpoint_writer checkpoints(last, best, *m, optimizer, r, progress, data.normalisation);
+  csv_logger logger(log);
+  final_report report(dir.path(), log_path, o.plot_misclassified, data.black, data.white);
+  std::vector<epoch_observer*> observers = {&console, &checkpoints, &logger, &report};
+  observers.insert(observers.end(), extra_observers.begin(), extra_observers.end());
+
+  std::vector<std::size_t> order(train_set.count);
+  const std::size_t image_size = net.input.size();
+  std::vector<float> batch_pixels(r.batch * image_size), batch_labels(r.batch);
+  const image_geometry geometry = train_set.geometry();
+  augmentation augment = r.augment;
+  augment.fill = data.black;
+  const bool augmenting = augment.rotation_degrees > 0 || augment.translate_pixels > 0 || augment.crop_padding > 0;
+  evaluation last_eval;
+
+  for (std::size_t epoch = progress.epoch + 1; epoch <= r.epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    random_sequence shuffle(random_key(r.seed, stream::shuffle, epoch));
+    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
+
+    double loss_sum = 0, lr = 0;
+    std::size_t correct = 0, seen = 0;
+    progress_bar bar(steps_per_epoch);
+    for (std::size_t b = 0; b < steps_per_epoch; ++b) {
+      const std::size_t step = (epoch - 1) * steps_per_epoch + b;
+      const std::size_t n = std::min(r.batch, train_set.count - b * r.batch);
+      const std::span<const std::size_t> indices(order.data() + b * r.batch, n);
+      if (augmenting) {
+        augment_batch(train_set.pixels.data(), indices, batch_pixels.data(), geometry, augment,
+                      random_key(r.seed, stream::augment, epoch));
+      } else {
+        for (std::size_t s = 0; s < n; ++s)
+          std::copy_n(train_set.pixels.begin() + indices[s] * image_size, image_size,
+                      batch_pixels.begin() + s * image_size);
+      }
+      for (std::size_t s = 0; s < n; ++s) batch_labels[s] = train_set.labels[indices[s]];
+
+      const float loss = m->train_step(batch_pixels, batch_labels, n, random_key(r.seed, stream::dropout, step));
+      if (!std::isfinite(loss)) diverged("the loss became " + std::to_string(loss) + " at batch " + std::to_string(b + 1), epoch);
+      const auto out = m->outputs();
+      for (std::size_t s = 0; s < n; ++s)
+        correct += argmax(out.subspan(s * net.output_size, net.output_size)) == train_set.labels[indices[s]];
+      loss_sum += loss, seen += n;
+      if (b == 0) first_batch_loss = loss / n;
+      if (step == 0) progress.initial_loss = loss / n;
+
+      lr = std::visit([&](const auto& s) { return s.learning_rate(step); }, schedule);
+      const auto momentum = std::visit([&](const auto& s) { return s.momentum(step); }, schedule);
+      std::visit(
+          [&](auto& opt) {
+            if constexpr (requires { opt.momentum; })
+              if (momentum) opt.momentum = *momentum;
+            opt.step(m->parameters(), m->gradients(), lr);
+          },
+          optimizer);
+      if (!all_finite(m->parameters()) || !all_finite(m->buffers()))
+        diverged("a weight or a running statistic became infinite or NaN at batch " + std::to_string(b + 1), epoch);
+      bar.update(b + 1, loss_sum / seen, 100.0 * correct / seen);
+    }
+    bar.finish();
+    const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // Worse than the untrained model by far: the weights have blown up, even if every number is finite.
+    if (loss_sum / seen > 2 * progress.initial_loss)
+      diverged("the training loss rose to " + exact_text(loss_sum / seen) + " (untrained: " +
+                   exact_text(progress.initial_loss) + ")",
+               epoch);
+
+    last_eval = evaluate_on(*m, data.test);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const epoch_report e{.record = {static_cast<int>(epoch), loss_sum / seen, 100.0 * correct / seen, last_eval.loss,
+                                    last_eval.accuracy, lr, seconds},
+                         .epochs = r.epochs,
+                         .images_per_second = seen / train_seconds,
+                         .best = progress.best_epoch == 0 || last_eval.accuracy >= progress.best_val_acc};
+    progress.epoch = epoch;
+    if (e.best) {
+      progress.best_epoch = epoch;
+      progress.best_val_acc = last_eval.accuracy;
+    }
+    progress.log_row = epoch_log::row(e.record);
+    for (epoch_observer* observer : observers) observer->epoch_done(e);
+    console.warn_if_stuck(e.record);
+    if (epoch == o.stop_after) {
+      std::printf("stopped after epoch %zu as asked; continue with --resume\n", epoch);
+      return;
+    }
+  }
+
+  if (last_eval.predictions.empty()) {  // resumed a finished run: its report again (a crash may have cut it short)
+    std::printf("the run finished its %zu epochs; its report again\n", r.epochs);
+    last_eval = evaluate_on(*m, data.test);
+  }
+  std::printf("final validation accuracy %.2f%%, best %.2f%%\n", last_eval.accuracy, progress.best_val_acc);
+  for (epoch_observer* observer : observers) observer->run_done(data.test, last_eval.predictions);
+}
+
+void train(const trainable_network& network, const recipe& r, const run_options& o) {
+  idx_directory data(find_data_dir(o.data, o.data_fallbacks));
+  train(network, r, o, data);
+}
+
+void evaluate(const trainable_network& network, const run_options& o, const std::filesystem::path& checkpoint) {
+  const auto threads = thread_limit(o.threads);
+  const std::unique_ptr<trainable> m = network.make(1000);
+  std::vector<double> ignored;
+  const auto metadata = load_checkpoint(checkpoint, *m, ignored);
+  const std::optional<pixel_moments> normalisation = read_normalisation(checkpoint, metadata);
+  if (!normalisation)
+    std::printf("%s does not record its data's normalisation: using the training set's\n", checkpoint.c_str());
+  idx_directory source(find_data_dir(o.data, o.data_fallbacks));
+  const loaded_data data = load_data(network.description, source, 0, normalisation);
+  const evaluation e = evaluate_on(*m, data.test);
+  std::printf("%s: validation loss %.4f, accuracy %.2f%% (%zu images)\n", checkpoint.c_str(), e.loss, e.accuracy,
+              data.test.count);
+  print_confusion(data.test, e.predictions);
+  if (o.misclassified)
+    draw_misclassified(*o.misclassified, data.test, e.predictions, o.plot_misclassified, data.black, data.white);
+}
+
+int trainer_program(int argc, char** argv, const trainable_network& network, recipe r, run_options o,
+                    const std::string& description) {
+  int exit_code = 0;
+  if (!parse_command_line(argc, argv, r, o, exit_code, description)) return exit_code;
+  try {
+    if (o.evaluate) evaluate(network, o, *o.evaluate);
+    else train(network, r, o);
+    return 0;
+  } catch (const training_error& e) {
+    std::fprintf(stderr, "\nstopped: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "\nerror: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace typenet

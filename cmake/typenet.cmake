@@ -4,9 +4,11 @@
 # header is included and `typenet::trainer_main<NETWORK>(argc, argv, RECIPE, DIR)` becomes
 # main(); RECIPE is an expression giving the typenet::recipe to start from, and
 # CHECKPOINT_DIR the default of --checkpoint-dir (runs/<name>). The program links
-# typenet::run, so it compiles only the network's engine.
+# typenet::run, so it compiles only the network's engine, in three units that build in
+# parallel: the forward pass, the backward pass, and the rest.
 find_package(CLI11 REQUIRED)
 set(TYPENET_TRAINER_TEMPLATE ${CMAKE_CURRENT_LIST_DIR}/trainer_main.cpp.in)
+set(TYPENET_TRAINER_PASS_TEMPLATE ${CMAKE_CURRENT_LIST_DIR}/trainer_pass.cpp.in)
 
 function(typenet_add_trainer name)
   cmake_parse_arguments(arg "" "HEADER;NETWORK;RECIPE;CHECKPOINT_DIR" "" ${ARGN})
@@ -25,8 +27,15 @@ function(typenet_add_trainer name)
   else()
     set(TYPENET_CHECKPOINT_DIR "runs/${name}")
   endif()
-  set(source ${CMAKE_CURRENT_BINARY_DIR}/${name}_trainer_main.cpp)
-  configure_file(${TYPENET_TRAINER_TEMPLATE} ${source} @ONLY)
-  add_executable(${name} ${source})
+  set(TYPENET_NAME ${name})
+  set(sources ${CMAKE_CURRENT_BINARY_DIR}/${name}_trainer_main.cpp)
+  configure_file(${TYPENET_TRAINER_TEMPLATE} ${sources} @ONLY)
+  foreach(pass "forward;run_forward(typenet::mode, std::uint64_t)" "backward;run_backward(std::uint64_t)")
+    list(GET pass 0 pass_name)
+    list(GET pass 1 TYPENET_PASS)
+    configure_file(${TYPENET_TRAINER_PASS_TEMPLATE} ${CMAKE_CURRENT_BINARY_DIR}/${name}_${pass_name}.cpp @ONLY)
+    list(APPEND sources ${CMAKE_CURRENT_BINARY_DIR}/${name}_${pass_name}.cpp)
+  endforeach()
+  add_executable(${name} ${sources})
   target_link_libraries(${name} PRIVATE typenet::run)
 endfunction()

@@ -20,7 +20,7 @@ constexpr std::uint64_t mix64(std::uint64_t z) noexcept {
 
 // Independent streams of one seed, so that e.g. adding augmentation does not
 // change the initial weights.
-enum class stream : std::uint64_t { init = 1, shuffle, dropout, augment, data };
+enum class stream : std::uint64_t { init = 1, shuffle, dropout, augment };
 
 constexpr std::uint64_t random_key(std::uint64_t seed, stream s, std::uint64_t index = 0) noexcept {
   return mix64(mix64(mix64(seed) ^ static_cast<std::uint64_t>(s)) ^ index);

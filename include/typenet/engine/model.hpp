@@ -291,10 +291,8 @@ class model {
   // A barrier is a batch layer's batch kernel (its statistics); the layer's block
   // kernel then opens the next segment.
   // Evaluation needs no batch statistics: the whole network is one segment.
-  void run_forward(mode run_mode, std::uint64_t key) {
-    if (run_mode == mode::train) return run_training_forward(key);
-    run_blocks([&](std::size_t b) { forward_layers<0, depth>(b, mode::eval, key); });
-  }
+  void run_forward(mode run_mode, std::uint64_t key);  // defined below the class, so that a
+  void run_backward(std::uint64_t key);                // translation unit may leave it to another
 
   template <std::size_t First = 0>
   void run_training_forward(std::uint64_t key) {
@@ -371,8 +369,8 @@ class model {
     Net::template layer<I>::backward(a);
   }
 
-  template <std::size_t Top = depth - 1>
-  void run_backward(std::uint64_t key) {
+  template <std::size_t Top>
+  void run_backward_from(std::uint64_t key) {
     if constexpr (plan::batch_layer[Top]) {
       if constexpr (Top == depth - 1)  // no segment above it to gather its sums
         run_blocks([&](std::size_t b) { backward_block_sums<Top>(b, key); });
@@ -386,7 +384,7 @@ class model {
       backward_layers<Top, bottom>(b, key);
       if constexpr (bottom > 0) backward_block_sums<bottom - 1>(b, key);
     });
-    if constexpr (bottom > 0) run_backward<bottom - 1>(key);
+    if constexpr (bottom > 0) run_backward_from<bottom - 1>(key);
   }
 
   // Layers I down to Bottom of block b.
@@ -457,6 +455,20 @@ class model {
   std::vector<T> outputs_;
   std::vector<T> block_losses_;
 };
+
+// The forward and backward passes, the bulk of a network's code: out of the class,
+// so that `extern template` can leave each to a translation unit of its own
+// (typenet_add_trainer builds the passes in parallel) without changing the code.
+template <class Net, class T, activation_memory Memory, std::size_t Lanes>
+void model<Net, T, Memory, Lanes>::run_forward(mode run_mode, std::uint64_t key) {
+  if (run_mode == mode::train) return run_training_forward(key);
+  run_blocks([&](std::size_t b) { forward_layers<0, depth>(b, mode::eval, key); });
+}
+
+template <class Net, class T, activation_memory Memory, std::size_t Lanes>
+void model<Net, T, Memory, Lanes>::run_backward(std::uint64_t key) {
+  run_backward_from<depth - 1>(key);
+}
 
 // Blocks of one sample, whose kernels vectorise over pixels instead: for the
 // latency of single samples and for batches much smaller than a pack.

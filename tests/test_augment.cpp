@@ -20,12 +20,12 @@
 
 using typenet::augmentation;
 using typenet::drawn_augmentation;
-using typenet::image_geometry;
+using typenet::dynamic_shape;
 
 namespace {
 
 // Distinct values in [0, 1), a pseudo-random pattern with no symmetry.
-std::vector<float> random_images(std::size_t count, image_geometry geometry, std::uint64_t seed = 1) {
+std::vector<float> random_images(std::size_t count, dynamic_shape geometry, std::uint64_t seed = 1) {
   std::vector<float> images(count * geometry.size());
   typenet::random_sequence values(seed);
   for (float& value : images) value = static_cast<float>(values.uniform01());
@@ -39,13 +39,13 @@ std::vector<std::size_t> iota_indices(std::size_t count) {
 }
 
 std::vector<float> augmented(const std::vector<float>& images, const std::vector<std::size_t>& indices,
-                             image_geometry geometry, const augmentation& aug, std::uint64_t key) {
+                             dynamic_shape geometry, const augmentation& aug, std::uint64_t key) {
   std::vector<float> out(indices.size() * geometry.size());
   typenet::augment_batch(images.data(), indices, out.data(), geometry, aug, key);
   return out;
 }
 
-std::vector<float> transformed(const std::vector<float>& image, image_geometry geometry,
+std::vector<float> transformed(const std::vector<float>& image, dynamic_shape geometry,
                                const drawn_augmentation& drawn, float fill) {
   std::vector<float> out(geometry.size());
   typenet::augment_image(image.data(), out.data(), geometry, drawn, fill);
@@ -53,20 +53,20 @@ std::vector<float> transformed(const std::vector<float>& image, image_geometry g
 }
 
 // Pixel (x, y) of channel c of an image shifted right by dx and down by dy, fill entering.
-float shifted(const std::vector<float>& image, image_geometry g, std::size_t c, std::ptrdiff_t x,
+float shifted(const std::vector<float>& image, dynamic_shape g, std::size_t c, std::ptrdiff_t x,
               std::ptrdiff_t y, std::ptrdiff_t dx, std::ptrdiff_t dy, float fill) {
   const std::ptrdiff_t sx = x - dx, sy = y - dy;
-  const auto rows = static_cast<std::ptrdiff_t>(g.rows), cols = static_cast<std::ptrdiff_t>(g.cols);
+  const auto rows = static_cast<std::ptrdiff_t>(g.height), cols = static_cast<std::ptrdiff_t>(g.width);
   if (sx < 0 || sx >= cols || sy < 0 || sy >= rows) return fill;
-  return image[c * g.plane() + static_cast<std::size_t>(sy * cols + sx)];
+  return image[c * g.pixels() + static_cast<std::size_t>(sy * cols + sx)];
 }
 
-bool is_shift_of(const float* out, const std::vector<float>& image, image_geometry g,
+bool is_shift_of(const float* out, const std::vector<float>& image, dynamic_shape g,
                  std::ptrdiff_t dx, std::ptrdiff_t dy, float fill) {
   for (std::size_t c = 0; c < g.channels; ++c)
-    for (std::size_t y = 0; y < g.rows; ++y)
-      for (std::size_t x = 0; x < g.cols; ++x)
-        if (out[c * g.plane() + y * g.cols + x] !=
+    for (std::size_t y = 0; y < g.height; ++y)
+      for (std::size_t x = 0; x < g.width; ++x)
+        if (out[c * g.pixels() + y * g.width + x] !=
             shifted(image, g, c, static_cast<std::ptrdiff_t>(x), static_cast<std::ptrdiff_t>(y), dx, dy, fill))
           return false;
   return true;
@@ -75,7 +75,7 @@ bool is_shift_of(const float* out, const std::vector<float>& image, image_geomet
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(the_default_augmentation_is_the_identity) {
-  const image_geometry g{3, 28, 28};
+  const dynamic_shape g{3, 28, 28};
   const auto images = random_images(50, g);
   const std::vector<std::size_t> indices = {7, 0, 49, 7, 13};
   const auto out = augmented(images, indices, g, augmentation{}, 42);
@@ -86,7 +86,7 @@ BOOST_AUTO_TEST_CASE(the_default_augmentation_is_the_identity) {
 
 BOOST_AUTO_TEST_CASE(rotation_by_90_degrees_is_numpy_rot90) {
   for (std::size_t n : {4u, 5u}) {  // centre on a pixel and between pixels
-    const image_geometry g{2, n, n};
+    const dynamic_shape g{2, n, n};
     const auto image = random_images(1, g);
     const auto left = transformed(image, g, {.rotation_degrees = 90}, -1);
     const auto right = transformed(image, g, {.rotation_degrees = -90}, -1);
@@ -105,7 +105,7 @@ BOOST_AUTO_TEST_CASE(rotation_by_90_degrees_is_numpy_rot90) {
 }
 
 BOOST_AUTO_TEST_CASE(rotation_keeps_a_constant_image_inside_and_fills_the_corners) {
-  const image_geometry g{1, 28, 28};
+  const dynamic_shape g{1, 28, 28};
   const std::vector<float> flat(g.size(), 0.75f);
   const auto out = transformed(flat, g, {.rotation_degrees = 45}, -0.5f);
   for (std::size_t y = 0; y < 28; ++y)
@@ -130,7 +130,7 @@ BOOST_AUTO_TEST_CASE(random_rotation_stays_within_its_range) {
 }
 
 BOOST_AUTO_TEST_CASE(translation_shifts_the_picture_and_fill_enters) {
-  const image_geometry g{2, 6, 7};
+  const dynamic_shape g{2, 6, 7};
   const auto image = random_images(1, g);
   const auto out = transformed(image, g, {.translate_x = 2, .translate_y = -1}, -3);
   BOOST_TEST(is_shift_of(out.data(), image, g, 2, -1, -3));
@@ -140,7 +140,7 @@ BOOST_AUTO_TEST_CASE(translation_shifts_the_picture_and_fill_enters) {
 }
 
 BOOST_AUTO_TEST_CASE(random_translation_shifts_by_the_drawn_amount) {
-  const image_geometry g{1, 28, 28};
+  const dynamic_shape g{1, 28, 28};
   const augmentation aug{.translate_pixels = 3, .fill = -1};
   const auto images = random_images(200, g);
   const auto indices = iota_indices(200);
@@ -157,7 +157,7 @@ BOOST_AUTO_TEST_CASE(random_translation_shifts_by_the_drawn_amount) {
 }
 
 BOOST_AUTO_TEST_CASE(padded_crop_keeps_the_size_and_shifts_by_at_most_the_padding) {
-  const image_geometry g{1, 28, 28};
+  const dynamic_shape g{1, 28, 28};
   const augmentation aug{.crop_padding = 4, .fill = -2};
   const auto images = random_images(100, g);
   const auto indices = iota_indices(100);
@@ -183,7 +183,7 @@ BOOST_AUTO_TEST_CASE(padded_crop_keeps_the_size_and_shifts_by_at_most_the_paddin
 
 BOOST_AUTO_TEST_CASE(crop_clips_what_translation_pushed_out) {
   // RandomAffine then RandomCrop: columns moved out of the frame do not come back.
-  const image_geometry g{1, 5, 5};
+  const dynamic_shape g{1, 5, 5};
   const auto image = random_images(1, g);
   const auto out = transformed(image, g, {.translate_x = 2, .crop_x = 2}, -1);
   for (std::size_t y = 0; y < 5; ++y)
@@ -193,7 +193,7 @@ BOOST_AUTO_TEST_CASE(crop_clips_what_translation_pushed_out) {
 
 BOOST_AUTO_TEST_CASE(a_tiny_rotation_agrees_with_the_plain_shift) {
   // Angle 0 takes a row-copying path; any other the bilinear one. They must meet.
-  const image_geometry g{2, 9, 8};
+  const dynamic_shape g{2, 9, 8};
   const auto image = random_images(1, g);
   const drawn_augmentation shift{.translate_x = 2, .translate_y = -1, .crop_x = -1, .crop_y = 3};
   drawn_augmentation tiny = shift;
@@ -205,7 +205,7 @@ BOOST_AUTO_TEST_CASE(a_tiny_rotation_agrees_with_the_plain_shift) {
 }
 
 BOOST_AUTO_TEST_CASE(a_batch_is_bit_identical_on_1_and_2_threads) {
-  const image_geometry g{1, 28, 28};
+  const dynamic_shape g{1, 28, 28};
   const augmentation aug{.rotation_degrees = 20, .translate_pixels = 2, .crop_padding = 2, .fill = -0.42f};
   const auto images = random_images(3000, g);
   std::vector<std::size_t> indices(3000);
@@ -219,7 +219,7 @@ BOOST_AUTO_TEST_CASE(a_batch_is_bit_identical_on_1_and_2_threads) {
 }
 
 BOOST_AUTO_TEST_CASE(an_image_draws_by_its_index_not_its_slot) {
-  const image_geometry g{1, 28, 28};
+  const dynamic_shape g{1, 28, 28};
   const augmentation aug{.rotation_degrees = 30, .translate_pixels = 3, .crop_padding = 3};
   const auto images = random_images(10, g);
   const auto a = augmented(images, {7, 1}, g, aug, 8);
@@ -228,7 +228,7 @@ BOOST_AUTO_TEST_CASE(an_image_draws_by_its_index_not_its_slot) {
 }
 
 BOOST_AUTO_TEST_CASE(different_keys_give_different_images) {
-  const image_geometry g{1, 28, 28};
+  const dynamic_shape g{1, 28, 28};
   const augmentation aug{.rotation_degrees = 10, .translate_pixels = 2, .crop_padding = 2};
   const auto images = random_images(20, g);
   const auto indices = iota_indices(20);
@@ -244,7 +244,7 @@ BOOST_AUTO_TEST_CASE(different_keys_give_different_images) {
 
 BOOST_AUTO_TEST_CASE(center_crop_takes_the_middle) {
   // Two images of two channels, 5x5, pixel value = its index in the batch.
-  const image_geometry g{2, 5, 5};
+  const dynamic_shape g{2, 5, 5};
   std::vector<float> images(2 * g.size());
   std::iota(images.begin(), images.end(), 0.0f);
   std::vector<float> out(2 * 2 * 3 * 3);
@@ -255,7 +255,7 @@ BOOST_AUTO_TEST_CASE(center_crop_takes_the_middle) {
 }
 
 BOOST_AUTO_TEST_CASE(center_crop_rounds_half_offsets_to_even_as_torchvision) {
-  const image_geometry g{1, 6, 5};
+  const dynamic_shape g{1, 6, 5};
   std::vector<float> image(g.size());
   std::iota(image.begin(), image.end(), 0.0f);
   std::vector<float> out(3 * 4);
@@ -269,7 +269,7 @@ BOOST_AUTO_TEST_CASE(center_crop_rounds_half_offsets_to_even_as_torchvision) {
 // shift as large as the image blanked every image; both are refused where the
 // augmentation is applied, naming the trainer's option.
 BOOST_AUTO_TEST_CASE(ranges_that_leave_nothing_of_the_image_are_refused) {
-  const typenet::image_geometry g{1, 28, 28};
+  const typenet::dynamic_shape g{1, 28, 28};
   std::vector<float> source(g.size()), destination(g.size());
   const std::size_t index = 0;
   const auto refused = [&](typenet::augmentation aug, const std::string& message) {

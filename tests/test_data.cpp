@@ -149,20 +149,20 @@ BOOST_AUTO_TEST_SUITE(real_mnist)
 BOOST_AUTO_TEST_CASE(train_holds_60000_images_of_28x28) {
   const auto& train = mnist_train();
   BOOST_TEST(train.count == 60000u);
-  BOOST_TEST(train.channels == 1u);
-  BOOST_TEST(train.rows == 28u);
-  BOOST_TEST(train.cols == 28u);
+  BOOST_TEST(train.image.channels == 1u);
+  BOOST_TEST(train.image.height == 28u);
+  BOOST_TEST(train.image.width == 28u);
   BOOST_TEST(train.classes == 10u);
   BOOST_TEST(train.pixels.size() == 60000u * 28 * 28);
   BOOST_TEST(train.labels.size() == 60000u);
-  BOOST_TEST(train.geometry().size() == 784u);
+  BOOST_TEST(train.image.size() == 784u);
 }
 
 BOOST_AUTO_TEST_CASE(t10k_holds_10000_images_of_28x28) {
   const auto& test = mnist_test();
   BOOST_TEST(test.count == 10000u);
-  BOOST_TEST(test.rows == 28u);
-  BOOST_TEST(test.cols == 28u);
+  BOOST_TEST(test.image.height == 28u);
+  BOOST_TEST(test.image.width == 28u);
   BOOST_TEST(test.pixels.size() == 10000u * 28 * 28);
   BOOST_TEST(test.labels.size() == 10000u);
 }
@@ -183,8 +183,8 @@ BOOST_AUTO_TEST_CASE(fashion_mnist_from_debian_loads) {
   const typenet::dataset test = typenet::load_idx_dataset(dir, "t10k");
   BOOST_TEST(train.count == 60000u);
   BOOST_TEST(test.count == 10000u);
-  BOOST_TEST(train.rows == 28u);
-  BOOST_TEST(train.cols == 28u);
+  BOOST_TEST(train.image.height == 28u);
+  BOOST_TEST(train.image.width == 28u);
   std::array<std::size_t, 10> counts{};
   for (const std::uint8_t label : train.labels) ++counts.at(label);
   for (const std::size_t c : counts) BOOST_TEST(c == 6000u);
@@ -219,8 +219,8 @@ BOOST_AUTO_TEST_CASE(uncompressed_files_load_identically) {
     write_raw(dir.path / name, decompress(mnist_dir / (std::string(name) + ".gz")));
   const auto raw = typenet::load_idx_dataset(dir.path, "t10k");
   BOOST_TEST(raw.count == mnist_test().count);
-  BOOST_TEST(raw.rows == mnist_test().rows);
-  BOOST_TEST(raw.cols == mnist_test().cols);
+  BOOST_TEST(raw.image.height == mnist_test().image.height);
+  BOOST_TEST(raw.image.width == mnist_test().image.width);
   BOOST_TEST((raw.pixels == mnist_test().pixels));
   BOOST_TEST((raw.labels == mnist_test().labels));
 }
@@ -363,7 +363,7 @@ BOOST_AUTO_TEST_CASE(images_of_another_size_are_refused_from_the_header) {
   for (auto& b : body) b = static_cast<std::uint8_t>(noise.below(256));
   write_gz(dir.path / "train-images-idx3-ubyte.gz", idx_file(0x803, {2000, 100, 100}, body));
   write_gz(dir.path / "train-labels-idx1-ubyte.gz", labels_file(2000));
-  require_data_error([&] { typenet::load_idx_dataset(dir.path, "train", typenet::image_geometry{1, 28, 28}); },
+  require_data_error([&] { typenet::load_idx_dataset(dir.path, "train", typenet::dynamic_shape{1, 28, 28}); },
                      {"train-images-idx3-ubyte.gz: holds 2000 images of 100x100 but the network's input is 1x28x28"});
 }
 

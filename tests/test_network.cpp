@@ -33,14 +33,14 @@ static_assert(ref11k::multiply_adds == ref11k_conv_macs + ref11k_batch_norm_elem
 static_assert(ref11k::multiply_adds == 1'928'800);
 
 // Layer by layer: output shapes, receptive field and jump as the summary prints them.
-static_assert(ref11k::facts[0].output_shape == std::array<std::size_t, 3>{16, 26, 26});
+static_assert(ref11k::facts[0].output_shape == dynamic_shape{16, 26, 26});
 static_assert(ref11k::facts[0].receptive_field == 3 && ref11k::facts[0].jump == 1);
-static_assert(ref11k::facts[4].output_shape == std::array<std::size_t, 3>{16, 24, 24});
+static_assert(ref11k::facts[4].output_shape == dynamic_shape{16, 24, 24});
 static_assert(ref11k::facts[4].receptive_field == 5);
 static_assert(ref11k::facts[8].name == "max_pool" && ref11k::facts[8].receptive_field == 6 && ref11k::facts[8].jump == 2);
-static_assert(ref11k::facts[9].output_shape == std::array<std::size_t, 3>{10, 12, 12});
+static_assert(ref11k::facts[9].output_shape == dynamic_shape{10, 12, 12});
 static_assert(ref11k::facts[9].parameter_count == 160 && ref11k::facts[9].receptive_field == 6);
-static_assert(ref11k::facts[22].output_shape == std::array<std::size_t, 3>{16, 6, 6});  // padding 1 keeps 6x6
+static_assert(ref11k::facts[22].output_shape == dynamic_shape{16, 6, 6});  // padding 1 keeps 6x6
 static_assert(ref11k::facts[22].receptive_field == 22);
 static_assert(ref11k::facts[26].name == "global_avg_pool" && ref11k::facts[26].receptive_field == 32);
 static_assert(ref11k::facts[26].jump == 12);

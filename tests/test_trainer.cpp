@@ -217,12 +217,12 @@ namespace {
 class banded_images final : public data_source {
  public:
   std::string name() const override { return "banded images"; }
-  dataset training_set(image_geometry input, std::size_t) override { return make(input, 300); }
-  dataset test_set(image_geometry input, std::size_t) override { return make(input, 90); }
+  dataset training_set(dynamic_shape input, std::size_t) override { return make(input, 300); }
+  dataset test_set(dynamic_shape input, std::size_t) override { return make(input, 90); }
 
  private:
-  static dataset make(image_geometry input, std::size_t count) {
-    dataset d{.count = count, .channels = 1, .rows = 8, .cols = 8, .classes = 3};
+  static dataset make(dynamic_shape input, std::size_t count) {
+    dataset d{.count = count, .image = {1, 8, 8}, .classes = 3};
     BOOST_TEST(input.size() == 64u);
     for (std::size_t i = 0; i < count; ++i) {
       const std::uint8_t label = static_cast<std::uint8_t>(i % 3);

@@ -26,7 +26,7 @@ namespace typenet {
 struct layer_facts {
   std::string_view name;
   layer_role role;
-  std::array<std::size_t, 3> output_shape;  // channels, height, width
+  dynamic_shape output_shape;
   std::size_t output_size;                  // activation scalars per sample
   std::size_t parameter_count, parameter_offset;
   std::size_t buffer_count, buffer_offset;
@@ -97,7 +97,7 @@ struct network {
   static constexpr std::array<layer_facts, depth> collect(std::index_sequence<I...>) {
     std::array<layer_facts, depth> f{layer_facts{
         layer_spec<I>::name, layer_spec<I>::role,
-        {layer<I>::output_shape::channels, layer<I>::output_shape::height, layer<I>::output_shape::width},
+        layer<I>::output_shape::value,
         layer<I>::output_shape::size,
         layer<I>::parameter_count, 0, layer<I>::buffer_count, 0,
         layer<I>::kernel, layer<I>::stride, 0, 0,

@@ -12,10 +12,6 @@
 namespace typenet {
 
 namespace detail {
-inline std::string shape_text(const std::array<std::size_t, 3>& s) {
-  if (s[1] == 1 && s[2] == 1) return std::to_string(s[0]);
-  return std::to_string(s[0]) + "x" + std::to_string(s[1]) + "x" + std::to_string(s[2]);
-}
 inline std::string grouped(std::size_t n) {  // 1905152 -> 1,905,152
   std::string digits = std::to_string(n), out;
   for (std::size_t i = 0; i < digits.size(); ++i) {
@@ -39,11 +35,11 @@ std::string summary() {
   const std::string rule(71, '-');
   row("#", "layer", "output", "params", "RF", "jump", "mult-adds");
   text += rule + "\n";
-  row("", "input", detail::shape_text({Net::input_shape::channels, Net::input_shape::height, Net::input_shape::width}),
+  row("", "input", Net::input_shape::value.text(),
       "", "1", "1", "");
   for (std::size_t i = 0; i < Net::depth; ++i) {
     const layer_facts& l = Net::facts[i];
-    row(std::to_string(i).c_str(), std::string(l.name), detail::shape_text(l.output_shape), detail::grouped(l.parameter_count),
+    row(std::to_string(i).c_str(), std::string(l.name), l.output_shape.text(), detail::grouped(l.parameter_count),
         std::to_string(l.receptive_field), std::to_string(l.jump), detail::grouped(l.multiply_adds));
   }
   text += rule + "\n";

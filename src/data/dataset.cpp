@@ -60,16 +60,14 @@ std::filesystem::path require_data_dir(const std::filesystem::path& dir,
 }  // namespace
 
 dataset load_idx_dataset(const std::filesystem::path& dir, std::string_view prefix,
-                         std::optional<image_geometry> expected, std::size_t most_classes) {
+                         std::optional<dynamic_shape> expected, std::size_t most_classes) {
   idx_file images(require_idx_file(dir, std::string(prefix) + "-images-idx3-ubyte"), 3);
   dataset data;
   data.count = images.shape()[0];
-  data.rows = images.shape()[1];
-  data.cols = images.shape()[2];
-  if (expected && (expected->channels != data.channels || expected->rows != data.rows || expected->cols != data.cols))
+  data.image = {1, images.shape()[1], images.shape()[2]};
+  if (expected && *expected != data.image)
     throw data_error(images.path(), "holds " + images.describe() + " but the network's input is " +
-                                        std::to_string(expected->channels) + "x" + std::to_string(expected->rows) +
-                                        "x" + std::to_string(expected->cols));
+                                        expected->text());
   idx_file labels(require_idx_file(dir, std::string(prefix) + "-labels-idx1-ubyte"), 1);
   if (labels.shape()[0] != data.count)
     throw data_error(images.path(), "holds " + std::to_string(data.count) + " images but " + labels.path().string() +

@@ -117,7 +117,7 @@ void print_confusion(const dataset& d, std::span<const std::size_t> predictions)
 // The course's "difficult inputs": misclassified test images with true and predicted labels.
 void draw_misclassified(const std::filesystem::path& png, const dataset& test, std::span<const std::size_t> predictions,
                         std::size_t most, float lo, float hi) {
-  const std::size_t size = test.geometry().size();
+  const std::size_t size = test.image.size();
   std::vector<float> images;
   std::vector<std::string> captions;
   for (std::size_t i = 0; i < test.count && captions.size() < most; ++i)
@@ -126,7 +126,7 @@ void draw_misclassified(const std::filesystem::path& png, const dataset& test, s
       captions.push_back(std::to_string(test.labels[i]) + ">" + std::to_string(predictions[i]));
     }
   if (captions.empty()) return;
-  write_labelled_grid(png, images, captions.size(), test.rows, test.cols, captions, {.columns = 10, .scale = 3, .lo = lo, .hi = hi});
+  write_labelled_grid(png, images, captions.size(), test.image.height, test.image.width, captions, {.columns = 10, .scale = 3, .lo = lo, .hi = hi});
   std::printf("misclassified: %s (caption: true>predicted)\n", png.c_str());
 }
 
@@ -271,7 +271,7 @@ void train(const trainable_network& network, const recipe& r, const run_options&
   const loaded_data data = load_data(net, source, r.train_limit);
   const dataset& train_set = data.train;
   check_batch_fits(network, r.batch, train_set.count);
-  check_augmentation(r.augment, train_set.geometry());
+  check_augmentation(r.augment, train_set.image);
   const std::size_t steps_per_epoch = (train_set.count + r.batch - 1) / r.batch;
 
   const std::unique_ptr<trainable> m = network.make(r.batch);
@@ -305,7 +305,7 @@ void train(const trainable_network& network, const recipe& r, const run_options&
   std::vector<std::size_t> order(train_set.count);
   const std::size_t image_size = net.input.size();
   std::vector<float> batch_pixels(r.batch * image_size), batch_labels(r.batch);
-  const image_geometry geometry = train_set.geometry();
+  const dynamic_shape geometry = train_set.image;
   augmentation augment = r.augment;
   augment.fill = data.black;
   const bool augmenting = augment.rotation_degrees > 0 || augment.translate_pixels > 0 || augment.crop_padding > 0;

@@ -10,7 +10,7 @@
 //                             .fill = static_cast<float>(-mean / std)};   // a black pixel, normalised
 //   auto key = typenet::random_key(seed, typenet::stream::augment, epoch);
 //   typenet::augment_batch(train.pixels.data(), batch_indices, batch_pixels.data(),
-//                          train.geometry(), aug, key);
+//                          train.image, aug, key);
 //
 // Conventions. Coordinates are pixel indices (x = column, y = row, y down), a
 // pixel's value sits at its integer coordinates, and rotation is about the
@@ -36,7 +36,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
-#include "typenet/data/image_geometry.hpp"
+#include "typenet/shape.hpp"
 #include "typenet/random.hpp"
 
 namespace typenet {
@@ -53,12 +53,12 @@ struct augmentation {
 // padding of the image's size or more leaves nothing of it (and larger ones
 // would overflow the draws); an angle beyond 180 degrees repeats the range.
 // The message names each setting by its trainer option.
-inline void check_augmentation(const augmentation& aug, image_geometry geometry) {
-  const std::size_t size = std::min(geometry.rows, geometry.cols);
+inline void check_augmentation(const augmentation& aug, dynamic_shape geometry) {
+  const std::size_t size = std::min(geometry.height, geometry.width);
   const auto refuse = [&](const char* option, std::size_t value, const char* what) {
     throw std::invalid_argument(std::string(option) + " " + std::to_string(value) + ": " + what + " of " +
                                 std::to_string(value) + " pixels or more leaves nothing of a " +
-                                std::to_string(geometry.rows) + "x" + std::to_string(geometry.cols) +
+                                std::to_string(geometry.height) + "x" + std::to_string(geometry.width) +
                                 " image (at most " + std::to_string(size - 1) + ")");
   };
   if (aug.translate_pixels >= size) refuse("--translate", aug.translate_pixels, "a shift");
@@ -100,18 +100,18 @@ namespace detail {
 // A drawn rotation of 0 leaves a shift, copied row by row. Output (x, y)
 // reads source (x + crop_x - translate_x, y + crop_y - translate_y) where both
 // that point and the crop's (x + crop_x, y + crop_y) lie in the frame.
-inline void shift_image(const float* source, float* destination, image_geometry geometry,
+inline void shift_image(const float* source, float* destination, dynamic_shape geometry,
                         const drawn_augmentation& drawn, float fill) {
-  const auto rows = static_cast<std::ptrdiff_t>(geometry.rows);
-  const auto cols = static_cast<std::ptrdiff_t>(geometry.cols);
+  const auto rows = static_cast<std::ptrdiff_t>(geometry.height);
+  const auto cols = static_cast<std::ptrdiff_t>(geometry.width);
   const std::ptrdiff_t dx = drawn.crop_x - drawn.translate_x, dy = drawn.crop_y - drawn.translate_y;
   const std::ptrdiff_t x_begin = std::clamp<std::ptrdiff_t>(std::max(-drawn.crop_x, -dx), 0, cols);
   const std::ptrdiff_t x_end = std::clamp<std::ptrdiff_t>(std::min(cols - drawn.crop_x, cols - dx), x_begin, cols);
   const std::ptrdiff_t y_begin = std::clamp<std::ptrdiff_t>(std::max(-drawn.crop_y, -dy), 0, rows);
   const std::ptrdiff_t y_end = std::clamp<std::ptrdiff_t>(std::min(rows - drawn.crop_y, rows - dy), y_begin, rows);
   for (std::size_t c = 0; c < geometry.channels; ++c) {
-    const float* in = source + c * geometry.plane();
-    float* out = destination + c * geometry.plane();
+    const float* in = source + c * geometry.pixels();
+    float* out = destination + c * geometry.pixels();
     for (std::ptrdiff_t y = 0; y < rows; ++y, out += cols) {
       if (y < y_begin || y >= y_end) {
         std::fill_n(out, cols, fill);
@@ -160,12 +160,12 @@ inline void bilinear_row(const float* __restrict taps, int padded_cols, int rows
 // `padded` is scratch for the source framed by one pixel of fill, so that
 // taps of points just outside the image read fill, and taps clamped to the
 // frame are always valid: the inner loop has no branches and vectorises.
-inline void rotate_image(const float* source, float* destination, image_geometry geometry,
+inline void rotate_image(const float* source, float* destination, dynamic_shape geometry,
                          const drawn_augmentation& drawn, float fill, std::vector<float>& padded) {
-  const auto rows = static_cast<int>(geometry.rows);
-  const auto cols = static_cast<int>(geometry.cols);
+  const auto rows = static_cast<int>(geometry.height);
+  const auto cols = static_cast<int>(geometry.width);
   const int padded_cols = cols + 2;
-  const std::size_t plane = geometry.plane();
+  const std::size_t plane = geometry.pixels();
   // Trigonometry in double keeps 90-degree turns within 1e-16 of exact.
   const double radians = drawn.rotation_degrees * std::numbers::pi / 180.0;
   const auto cosine = static_cast<float>(std::cos(radians));
@@ -200,7 +200,7 @@ inline void rotate_image(const float* source, float* destination, image_geometry
   }
 }
 
-inline void augment_image(const float* source, float* destination, image_geometry geometry,
+inline void augment_image(const float* source, float* destination, dynamic_shape geometry,
                           const drawn_augmentation& drawn, float fill, std::vector<float>& padded) {
   if (drawn.rotation_degrees == 0)
     shift_image(source, destination, geometry, drawn, fill);
@@ -211,7 +211,7 @@ inline void augment_image(const float* source, float* destination, image_geometr
 }  // namespace detail
 
 // Applies one drawn transform to one image of `geometry`; source and destination must not overlap.
-inline void augment_image(const float* source, float* destination, image_geometry geometry,
+inline void augment_image(const float* source, float* destination, dynamic_shape geometry,
                           const drawn_augmentation& drawn, float fill) {
   std::vector<float> padded;
   detail::augment_image(source, destination, geometry, drawn, fill, padded);
@@ -221,7 +221,7 @@ inline void augment_image(const float* source, float* destination, image_geometr
 // (both sample-major batches of `geometry`), in parallel over images. A new
 // key per epoch gives new draws: random_key(seed, stream::augment, epoch).
 inline void augment_batch(const float* source_images, std::span<const std::size_t> indices,
-                          float* destination, image_geometry geometry, const augmentation& aug,
+                          float* destination, dynamic_shape geometry, const augmentation& aug,
                           std::uint64_t key) {
   check_augmentation(aug, geometry);
   const std::size_t size = geometry.size();
@@ -237,20 +237,20 @@ inline void augment_batch(const float* source_images, std::span<const std::size_
 }
 
 // Crops each of `count` images of `geometry` to its central rows x cols, as
-// torchvision's center_crop: the top offset is round((geometry.rows - rows) / 2)
+// torchvision's center_crop: the top offset is round((geometry.height - rows) / 2)
 // with Python's ties-to-even (and likewise the left), so 28 -> 25 starts at 2.
-inline void center_crop(const float* source, std::size_t count, image_geometry geometry,
+inline void center_crop(const float* source, std::size_t count, dynamic_shape geometry,
                         float* destination, std::size_t rows, std::size_t cols) {
-  if (rows > geometry.rows || cols > geometry.cols)
+  if (rows > geometry.height || cols > geometry.width)
     throw std::invalid_argument("center_crop: the crop is larger than the image");
   const auto offset = [](std::size_t excess) {
     const std::size_t half = excess / 2;
     return excess % 2 == 1 && half % 2 == 1 ? half + 1 : half;
   };
-  const std::size_t top = offset(geometry.rows - rows), left = offset(geometry.cols - cols);
+  const std::size_t top = offset(geometry.height - rows), left = offset(geometry.width - cols);
   for (std::size_t plane = 0; plane < count * geometry.channels; ++plane)
     for (std::size_t y = 0; y < rows; ++y)
-      std::copy_n(source + plane * geometry.plane() + (top + y) * geometry.cols + left, cols,
+      std::copy_n(source + plane * geometry.pixels() + (top + y) * geometry.width + left, cols,
                   destination + (plane * rows + y) * cols);
 }
 

@@ -20,20 +20,16 @@
 #include <vector>
 
 #include "typenet/data/data_error.hpp"
-#include "typenet/data/image_geometry.hpp"
+#include "typenet/shape.hpp"
 
 namespace typenet {
 
 struct dataset {
   std::size_t count = 0;
-  std::size_t channels = 1;
-  std::size_t rows = 0;
-  std::size_t cols = 0;
-  std::vector<float> pixels;  // count x channels x rows x cols, sample-major, in [0, 1] as loaded
+  dynamic_shape image;        // of each image
+  std::vector<float> pixels;  // count images, sample-major, in [0, 1] as loaded
   std::vector<std::uint8_t> labels;  // count, each below classes
   std::size_t classes = 0;    // one more than the largest label
-
-  image_geometry geometry() const noexcept { return {channels, rows, cols}; }
 };
 
 // The four files a data directory must hold, each gzip-compressed (`.gz`) or not.
@@ -47,7 +43,7 @@ inline constexpr std::array<std::string_view, 4> idx_dataset_files = {
 // against each other), so that a wrong file is refused before its body is read.
 // A label of `most_classes` or more (a network's outputs) is refused, naming the image.
 dataset load_idx_dataset(const std::filesystem::path& dir, std::string_view prefix,
-                         std::optional<image_geometry> expected = std::nullopt, std::size_t most_classes = 256);
+                         std::optional<dynamic_shape> expected = std::nullopt, std::size_t most_classes = 256);
 
 // Where a trainer looks when neither --data nor $TYPENET_DATA names a directory:
 // ./data/mnist, ./data, and the MNIST copy the project carries

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "../data/dataset.hpp"
-#include "../data/image_geometry.hpp"
+#include "../shape.hpp"
 
 namespace typenet {
 
@@ -22,8 +22,8 @@ class data_source {
   virtual std::string name() const = 0;
   // Each set's images must be `input`, its labels below `classes_at_most` (the
   // network's outputs); a source refuses other data, naming what is wrong.
-  virtual dataset training_set(image_geometry input, std::size_t classes_at_most) = 0;
-  virtual dataset test_set(image_geometry input, std::size_t classes_at_most) = 0;
+  virtual dataset training_set(dynamic_shape input, std::size_t classes_at_most) = 0;
+  virtual dataset test_set(dynamic_shape input, std::size_t classes_at_most) = 0;
 };
 
 // The four IDX files of a directory: train-* for training, t10k-* for testing.
@@ -31,10 +31,10 @@ class idx_directory final : public data_source {
  public:
   explicit idx_directory(std::filesystem::path dir) : dir_(std::move(dir)) {}
   std::string name() const override { return dir_.string(); }
-  dataset training_set(image_geometry input, std::size_t classes_at_most) override {
+  dataset training_set(dynamic_shape input, std::size_t classes_at_most) override {
     return load_idx_dataset(dir_, "train", input, classes_at_most);
   }
-  dataset test_set(image_geometry input, std::size_t classes_at_most) override {
+  dataset test_set(dynamic_shape input, std::size_t classes_at_most) override {
     return load_idx_dataset(dir_, "t10k", input, classes_at_most);
   }
 

@@ -22,12 +22,12 @@ template <class Net>
 const network_description& description_of() {
   static const network_description d = [] {
     using in = typename Net::input_shape;
-    network_description n{.input = {in::channels, in::height, in::width},
+    network_description n{.input = in::value,
                           .output_size = Net::output_size,
                           .parameter_count = Net::parameter_count,
                           .summary = summary<Net>()};
-    n.signature = "input " + detail::shape_text({in::channels, in::height, in::width});
-    for (const layer_facts& l : Net::facts) n.signature += "; " + std::string(l.name) + " " + detail::shape_text(l.output_shape);
+    n.signature = "input " + in::value.text();
+    for (const layer_facts& l : Net::facts) n.signature += "; " + std::string(l.name) + " " + l.output_shape.text();
     return n;
   }();
   return d;

@@ -17,13 +17,13 @@
 #include <string>
 #include <vector>
 
-#include "../data/image_geometry.hpp"
+#include "../shape.hpp"
 
 namespace typenet {
 
 // The facts of a network type that the run library needs at run time.
 struct network_description {
-  image_geometry input;
+  dynamic_shape input;
   std::size_t output_size = 0;
   std::size_t parameter_count = 0;
   std::string summary;    // print_summary's table

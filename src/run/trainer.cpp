@@ -50,6 +50,7 @@ std::size_t argmax(std::span<const float> v) {
 struct evaluation {
   double loss = 0, accuracy = 0;
   std::vector<std::size_t> predictions;
+  bool constant_output = false;  // every sample gave the same output
 };
 
 // Loss and accuracy on a whole data set, in evaluation mode.
@@ -67,7 +68,18 @@ evaluation evaluate_on(trainable& m, const dataset& d) {
   }
   e.loss /= static_cast<double>(d.count);
   e.accuracy = 100.0 * static_cast<double>(correct) / static_cast<double>(d.count);
+  const std::span<const float> all(result.outputs), first = all.first(outputs);
+  e.constant_output = d.count > 1;
+  for (std::size_t s = 1; s < d.count && e.constant_output; ++s)
+    e.constant_output = std::ranges::equal(all.subspan(s * outputs, outputs), first);
   return e;
+}
+
+bool all_images_equal(const dataset& d) {
+  const std::size_t size = d.image.size();
+  for (std::size_t i = 1; i < d.count; ++i)
+    if (!std::equal(d.pixels.begin(), d.pixels.begin() + size, d.pixels.begin() + i * size)) return false;
+  return true;
 }
 
 struct loaded_data {
@@ -310,6 +322,7 @@ void train(const trainable_network& network, const recipe& r, const run_options&
   augment.fill = data.black;
   const bool augmenting = augment.rotation_degrees > 0 || augment.translate_pixels > 0 || augment.crop_padding > 0;
   evaluation last_eval;
+  const bool test_images_equal = all_images_equal(data.test);
 
   for (std::size_t epoch = progress.epoch + 1; epoch <= r.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
@@ -364,7 +377,16 @@ void train(const trainable_network& network, const recipe& r, const run_options&
                    exact_text(progress.initial_loss) + ")",
                epoch);
 
+    // Training's loss can stay small while evaluation mode, on the running statistics, has collapsed.
     last_eval = evaluate_on(*m, data.test);
+    if (last_eval.constant_output && !test_images_equal)
+      diverged("the network's output no longer depends on its input (all " + std::to_string(data.test.count) +
+                   " test images give the same output)",
+               epoch);
+    if (last_eval.loss > 2 * progress.initial_loss)
+      diverged("the validation loss rose to " + exact_text(last_eval.loss) + " (untrained: " +
+                   exact_text(progress.initial_loss) + ")",
+               epoch);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const epoch_report e{.record = {static_cast<int>(epoch), loss_sum / seen, 100.0 * correct / seen, last_eval.loss,
                                     last_eval.accuracy, lr, seconds},
@@ -420,15 +442,17 @@ int trainer_program(int argc, char** argv, const trainable_network& network, rec
                     const std::string& description) {
   int exit_code = 0;
   if (!parse_command_line(argc, argv, r, o, exit_code, description)) return exit_code;
+  // One line; on a terminal, after ending the progress bar's.
+  const char* const line_break = ::isatty(STDOUT_FILENO) == 1 ? "\n" : "";
   try {
     if (o.evaluate) evaluate(network, o, *o.evaluate);
     else train(network, r, o);
     return 0;
   } catch (const training_error& e) {
-    std::fprintf(stderr, "\nstopped: %s\n", e.what());
+    std::fprintf(stderr, "%sstopped: %s\n", line_break, e.what());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "\nerror: %s\n", e.what());
+    std::fprintf(stderr, "%serror: %s\n", line_break, e.what());
     return 1;
   }
 }

@@ -232,18 +232,41 @@ BOOST_AUTO_TEST_CASE(malformed_json) {
            R"({"a":)" + tensor,                               // unclosed object
            R"({"a":)" + tensor + ",}",                        // trailing comma
            R"({"a" )" + tensor + "}",                         // missing colon
-           R"({"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})",   // float
-           R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})",    // negative
            R"({"a":{"dtype":"F32","shape":[02],"data_offsets":[0,8]}})",    // leading zero
            R"({"a":{"dtype":F32,"shape":[2],"data_offsets":[0,8]}})",       // unquoted
            R"({"a\q":)" + tensor + "}",                       // unknown escape
-           R"({"__metadata__":{"epoch":3},"a":)" + tensor + "}",  // metadata values are strings
            R"({"a":)" + tensor + "} x",                       // text after the object
            std::string(R"({"a)") + '\n' + R"(":)" + tensor + "}",  // raw control character
+           std::string(R"({"a)") + '\xff' + R"(":)" + tensor + "}",  // not UTF-8
+           R"({"a":)" + tensor + " /* comment */}",           // comments are not JSON
        }) {
     BOOST_TEST_CONTEXT("header " << header) {
       write_raw_safetensors(path, header, 8);
       BOOST_CHECK_EXCEPTION(load_safetensors(path), checkpoint_error, names_file_and(path, "malformed JSON header at byte"));
+    }
+  }
+}
+
+// Well-formed JSON, but not what a safetensors header holds.
+BOOST_AUTO_TEST_CASE(values_of_the_wrong_kind) {
+  scratch_directory dir;
+  const auto path = dir / "kind.safetensors";
+  const std::string tensor = R"({"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
+  for (const auto& [header, problem] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})", "tensor 'a' has shape [2.0], not a list of non-negative integers"},
+           {R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", "tensor 'a' has shape [-2], not a list"},
+           {R"({"a":{"dtype":"F32","shape":[18446744073709551616],"data_offsets":[0,8]}})", "not a list of non-negative integers"},
+           {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8.0]}})", "tensor 'a' has data_offsets [0,8.0] that are not [begin, end]"},
+           {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,1e999]}})", "malformed JSON header: number overflow"},
+           {R"({"a":{"dtype":null,"shape":[2],"data_offsets":[0,8]}})", "tensor 'a' has dtype null; only F32 and F64"},
+           {R"({"a":[2]})", "tensor 'a' is not an object"},
+           {R"({"__metadata__":{"epoch":3},"a":)" + tensor + "}", "the metadata's 'epoch' is 3, not a string"},
+           {R"({"__metadata__":["epoch"],"a":)" + tensor + "}", "its __metadata__ is array, not an object"},
+           {R"([)" + tensor + "]", "the header is array, not a JSON object"},
+       }) {
+    BOOST_TEST_CONTEXT("header " << header) {
+      write_raw_safetensors(path, header, 8);
+      BOOST_CHECK_EXCEPTION(load_safetensors(path), checkpoint_error, names_file_and(path, problem));
     }
   }
 }
@@ -281,7 +304,11 @@ BOOST_AUTO_TEST_CASE(duplicate_names) {
                         R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
                         R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
                         8);
-  BOOST_CHECK_EXCEPTION(load_safetensors(path), checkpoint_error, names_file_and(path, "names 'a' twice"));
+  BOOST_CHECK_EXCEPTION(load_safetensors(path), checkpoint_error, names_file_and(path, "the header names 'a' twice"));
+  write_raw_safetensors(path, R"({"a":{"dtype":"F32","shape":[1],"dtype":"F64","data_offsets":[0,4]}})", 4);
+  BOOST_CHECK_EXCEPTION(load_safetensors(path), checkpoint_error, names_file_and(path, "tensor 'a' names 'dtype' twice"));
+  write_raw_safetensors(path, R"({"__metadata__":{"k":"1","k":"2"}})", 0);
+  BOOST_CHECK_EXCEPTION(load_safetensors(path), checkpoint_error, names_file_and(path, "the metadata names 'k' twice"));
 }
 
 BOOST_AUTO_TEST_CASE(shape_disagrees_with_offsets) {
@@ -331,6 +358,9 @@ BOOST_AUTO_TEST_CASE(save_rejects_bad_tensors_and_writes_nothing) {
                         checkpoint_error, names_file_and(path, "cannot save tensor 'a': the name is given twice"));
   BOOST_CHECK_EXCEPTION(save_safetensors(path, std::vector<tensor_view>{{"__metadata__", {3}, three}}),
                         checkpoint_error, names_file_and(path, "reserved"));
+  // The reader refuses what is not UTF-8, so the writer must not write it.
+  BOOST_CHECK_EXCEPTION(save_safetensors(path, std::vector<tensor_view>{{"a\xff", {3}, three}}), checkpoint_error,
+                        names_file_and(path, "cannot save: a tensor name or metadata string is not UTF-8"));
   BOOST_TEST(!fs::exists(path));
   BOOST_TEST(!has_temporary_files(dir.path));
 }

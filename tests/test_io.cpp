@@ -16,14 +16,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_PNG
-#include <stb/stb_image.h>  // an independent PNG decoder to check our writer against
-#pragma GCC diagnostic pop
+#include <stb/stb_image.h>  // reads back our PNGs: checks how we call the encoder (size, channels, rows)
 
 #include "typenet/io/csv_log.hpp"
 #include "typenet/io/image_grid.hpp"
@@ -461,6 +454,10 @@ BOOST_AUTO_TEST_CASE(errors_name_the_file) {
                         names_file_and<file_error>(wrong_size, "pixel buffer holds 6 bytes"));
   const auto nowhere = dir / "missing" / "b.png";
   BOOST_CHECK_EXCEPTION(write_png(nowhere, pixels, 3, 2), file_error, names_file_and<file_error>(nowhere, "cannot create"));
+  BOOST_CHECK_EXCEPTION(write_png(wrong_size, pixels, 0, 2), file_error, names_file_and<file_error>(wrong_size, "cannot write a 0x2 PNG"));
+  // stb_image_write counts in int: refused before it could overflow.
+  BOOST_CHECK_EXCEPTION(write_png(wrong_size, pixels, 40'000, 40'000), file_error,
+                        names_file_and<file_error>(wrong_size, "cannot write a 40000x40000 PNG (from 1x1 up to 1 GB of pixels)"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -96,10 +96,12 @@ struct decoded_image {
   std::vector<std::uint8_t> pixels;
 };
 
-decoded_image decode_png(const fs::path& path) {
+// `channels` 0: as stored; 1 to 4: converted to that many.
+decoded_image decode_png(const fs::path& path, int channels = 0) {
   decoded_image image;
-  unsigned char* data = stbi_load(path.c_str(), &image.width, &image.height, &image.channels, 0);
+  unsigned char* data = stbi_load(path.c_str(), &image.width, &image.height, &image.channels, channels);
   BOOST_REQUIRE_MESSAGE(data != nullptr, "stb_image cannot decode " << path << ": " << stbi_failure_reason());
+  if (channels != 0) image.channels = channels;
   image.pixels.assign(data, data + image.width * image.height * image.channels);
   stbi_image_free(data);
   return image;
@@ -627,6 +629,12 @@ struct scoped_path {
 
 bool is_png(const fs::path& path) { return read_bytes(path).starts_with(std::string("\x89PNG\r\n\x1a\n", 8)); }
 
+bool has_colour(const decoded_image& image, std::uint8_t r, std::uint8_t g, std::uint8_t b) {
+  for (std::size_t i = 0; i + 2 < image.pixels.size(); i += 3)
+    if (image.pixels[i] == r && image.pixels[i + 1] == g && image.pixels[i + 2] == b) return true;
+  return false;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(a_missing_gnuplot_is_reported_and_the_csv_kept) {
@@ -656,18 +664,22 @@ BOOST_AUTO_TEST_CASE(a_failing_gnuplot_is_reported_with_its_messages) {
                         names_file_and<plot_error>(png, "failed with exit status 3:\nline 7: undefined variable: x"));
 }
 
-BOOST_AUTO_TEST_CASE(a_log_of_another_kind_is_refused) {
+// gnuplot reads the CSV itself, its columns by name: a CSV without them is its
+// error, with its own words, and leaves no picture.
+BOOST_AUTO_TEST_CASE(gnuplot_refuses_a_csv_without_the_columns) {
+  if (find_gnuplot().empty()) {
+    BOOST_TEST_MESSAGE("gnuplot is not on PATH: nothing to refuse");
+    return;
+  }
   scratch_directory dir;
-  const auto csv = dir / "other.csv";
-  write_bytes(csv, "iteration,lr,E_total\n1,0.5,0.3\n");
-  BOOST_CHECK_EXCEPTION(plot_training_curves(csv, dir / "c.png"), plot_error,
-                        names_file_and<plot_error>(csv, "has header \"iteration,lr,E_total\""));
-  write_bytes(csv, "iteration,lr,E_total\n1,0.5,oops\n");
-  BOOST_CHECK_EXCEPTION(plot_series(csv, dir / "c.png", {.title = "t", .x = "iteration", .y = "E_total"}), plot_error,
-                        names_file_and<plot_error>(csv, "line 2: 'oops' is not a number"));
-  write_bytes(csv, "iteration,lr,E_total\n1,0.5,0.3\n");
-  BOOST_CHECK_EXCEPTION(plot_series(csv, dir / "c.png", {.title = "t", .x = "iteration", .y = "E"}), plot_error,
-                        names_file_and<plot_error>(csv, "has no column 'E' (its columns: iteration, lr, E_total)"));
+  const auto csv = dir / "other.csv", png = dir / "c.png";
+  write_bytes(csv, "iteration,lr,E_total\n1,0.5,0.3\n2,0.5,0.2\n");
+  BOOST_CHECK_EXCEPTION(plot_training_curves(csv, png), plot_error,
+                        names_file_and<plot_error>(png, "no column with header \"epoch\""));
+  BOOST_TEST(!fs::exists(png));
+  BOOST_CHECK_EXCEPTION(plot_series(csv, png, {.title = "t", .x = "iteration", .y = "E"}), plot_error,
+                        names_file_and<plot_error>(png, "no column with header \"E\""));
+  BOOST_TEST(!fs::exists(png));
 }
 
 BOOST_AUTO_TEST_CASE(the_csv_is_never_an_output) {
@@ -703,9 +715,28 @@ BOOST_AUTO_TEST_CASE(gnuplot_draws_training_curves_and_series) {
   plot_series(lr, dir / "lr.png", {.title = "E_total by learning rate", .x = "iteration", .y = "E_total",
                                    .group_by = "lr", .log_y = true});
   BOOST_TEST(is_png(dir / "lr.png"));
-  const std::string data = read_bytes(dir / "lr.dat");
-  BOOST_TEST(data.starts_with("# lr = 0.100000\n0 0.300000\n"));
-  BOOST_TEST(data.find("\n\n\n# lr = 2.000000\n") != std::string::npos);
+  // One curve per learning rate: gnuplot's first three line colours, not a fourth.
+  const auto picture = decode_png(dir / "lr.png", 3);
+  BOOST_TEST(has_colour(picture, 148, 0, 211));
+  BOOST_TEST(has_colour(picture, 0, 158, 115));
+  BOOST_TEST(has_colour(picture, 86, 180, 233));
+  BOOST_TEST(!has_colour(picture, 230, 159, 0));
+  BOOST_TEST(!fs::exists(dir / "lr.dat"));  // gnuplot read the CSV itself
+}
+
+// gnuplot is started without a shell, and names reach its script quoted.
+BOOST_AUTO_TEST_CASE(awkward_file_names_reach_gnuplot_unchanged) {
+  if (find_gnuplot().empty()) {
+    BOOST_TEST_MESSAGE("gnuplot is not on PATH: no plot is drawn");
+    return;
+  }
+  scratch_directory dir;
+  const auto log = dir / "it's a $(touch pwned) log.csv", png = dir / "curves; touch pwned.png";
+  write_training_log(log);
+  plot_training_curves(log, png);
+  BOOST_TEST(is_png(png));
+  BOOST_TEST(!fs::exists(dir / "pwned"));
+  BOOST_TEST(!fs::exists("pwned"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -248,10 +248,14 @@ BOOST_AUTO_TEST_CASE(values_of_the_wrong_kind) {
   scratch_directory dir;
   const auto path = dir / "kind.safetensors";
   const std::string tensor = R"({"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
+  std::string thousand_floats = "1.0";
+  for (int i = 1; i < 1000; ++i) thousand_floats += ",1.0";
   for (const auto& [header, problem] : std::vector<std::pair<std::string, std::string>>{
            {R"({"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})", "tensor 'a' has shape [2.0], not a list of non-negative integers"},
            {R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", "tensor 'a' has shape [-2], not a list"},
            {R"({"a":{"dtype":"F32","shape":[18446744073709551616],"data_offsets":[0,8]}})", "not a list of non-negative integers"},
+           {R"({"a":{"dtype":"F32","shape":[)" + thousand_floats + R"(],"data_offsets":[0,8]}})",
+            "has shape [1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0..., not a list"},  // quoted briefly
            {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8.0]}})", "tensor 'a' has data_offsets [0,8.0] that are not [begin, end]"},
            {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,1e999]}})", "malformed JSON header: number overflow"},
            {R"({"a":{"dtype":null,"shape":[2],"data_offsets":[0,8]}})", "tensor 'a' has dtype null; only F32 and F64"},

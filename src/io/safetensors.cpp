@@ -101,6 +101,13 @@ struct parsed_header {
   std::vector<header_entry> entries;
 };
 
+// A value as a message quotes it: its JSON in ASCII (\u escapes), cut short.
+std::string brief(const nlohmann::json& value) {
+  constexpr std::size_t most = 40;
+  const std::string text = value.dump(-1, ' ', true);
+  return text.size() <= most ? text : text.substr(0, most) + "...";
+}
+
 bool is_unsigned_array(const nlohmann::json& value) {
   return value.is_array() && std::ranges::all_of(value, &nlohmann::json::is_number_unsigned);
 }
@@ -129,8 +136,8 @@ public:
 
 private:
   const std::filesystem::path* path_;
-  std::vector<std::set<std::string, std::less<>>> open_;  // the keys of each object being read
-  std::string member_;                                    // the header's member being read
+  std::vector<std::set<std::string>> open_;  // the keys of each object being read
+  std::string member_;                     // the header's member being read
 };
 
 header_entry read_entry(const std::filesystem::path& path, const std::string& name, const nlohmann::json& value) {
@@ -143,18 +150,18 @@ header_entry read_entry(const std::filesystem::path& path, const std::string& na
 
   header_entry entry{.name = name};
   const nlohmann::json& type = value.at("dtype");
-  const std::string type_name = type.is_string() ? type.get<std::string>() : type.dump();
+  const std::string type_name = type.is_string() ? type.get<std::string>() : brief(type);
   if (type_name == "F32") entry.type = dtype::f32;
   else if (type_name == "F64") entry.type = dtype::f64;
   else fail("has dtype " + type_name + "; only F32 and F64 are supported");
 
   const nlohmann::json& shape = value.at("shape");
-  if (!is_unsigned_array(shape)) fail("has shape " + shape.dump() + ", not a list of non-negative integers");
+  if (!is_unsigned_array(shape)) fail("has shape " + brief(shape) + ", not a list of non-negative integers");
   entry.shape = shape.get<std::vector<std::uint64_t>>();
 
   const nlohmann::json& offsets = value.at("data_offsets");
   if (!is_unsigned_array(offsets) || offsets.size() != 2)
-    fail("has data_offsets " + offsets.dump() + " that are not [begin, end] of non-negative integers");
+    fail("has data_offsets " + brief(offsets) + " that are not [begin, end] of non-negative integers");
   entry.begin = offsets[0].get<std::uint64_t>();
   entry.end = offsets[1].get<std::uint64_t>();
   return entry;
@@ -181,7 +188,7 @@ parsed_header parse_header(const std::filesystem::path& path, std::string_view t
     }
     if (!value.is_object()) fail("its __metadata__ is " + std::string(value.type_name()) + ", not an object");
     for (const auto& [name, text_value] : value.items()) {
-      if (!text_value.is_string()) fail("the metadata's '" + name + "' is " + text_value.dump() + ", not a string");
+      if (!text_value.is_string()) fail("the metadata's '" + name + "' is " + brief(text_value) + ", not a string");
       header.metadata.emplace(name, text_value.get<std::string>());
     }
   }

@@ -16,15 +16,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_PNG
-#include <stb/stb_image.h>  // an independent PNG decoder to check our writer against
-#pragma GCC diagnostic pop
+#include <stb/stb_image.h>  // reads back our PNGs: checks how we call the encoder (size, channels, rows)
 
+#include "typenet/io/bitmap_font.hpp"
 #include "typenet/io/csv_log.hpp"
 #include "typenet/io/image_grid.hpp"
 #include "typenet/io/plot.hpp"
@@ -102,10 +96,12 @@ struct decoded_image {
   std::vector<std::uint8_t> pixels;
 };
 
-decoded_image decode_png(const fs::path& path) {
+// `channels` 0: as stored; 1 to 4: converted to that many.
+decoded_image decode_png(const fs::path& path, int channels = 0) {
   decoded_image image;
-  unsigned char* data = stbi_load(path.c_str(), &image.width, &image.height, &image.channels, 0);
+  unsigned char* data = stbi_load(path.c_str(), &image.width, &image.height, &image.channels, channels);
   BOOST_REQUIRE_MESSAGE(data != nullptr, "stb_image cannot decode " << path << ": " << stbi_failure_reason());
+  if (channels != 0) image.channels = channels;
   image.pixels.assign(data, data + image.width * image.height * image.channels);
   stbi_image_free(data);
   return image;
@@ -232,18 +228,45 @@ BOOST_AUTO_TEST_CASE(malformed_json) {
            R"({"a":)" + tensor,                               // unclosed object
            R"({"a":)" + tensor + ",}",                        // trailing comma
            R"({"a" )" + tensor + "}",                         // missing colon
-           R"({"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})",   // float
-           R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})",    // negative
            R"({"a":{"dtype":"F32","shape":[02],"data_offsets":[0,8]}})",    // leading zero
            R"({"a":{"dtype":F32,"shape":[2],"data_offsets":[0,8]}})",       // unquoted
            R"({"a\q":)" + tensor + "}",                       // unknown escape
-           R"({"__metadata__":{"epoch":3},"a":)" + tensor + "}",  // metadata values are strings
            R"({"a":)" + tensor + "} x",                       // text after the object
            std::string(R"({"a)") + '\n' + R"(":)" + tensor + "}",  // raw control character
+           std::string(R"({"a)") + '\xff' + R"(":)" + tensor + "}",  // not UTF-8
+           R"({"a":)" + tensor + " /* comment */}",           // comments are not JSON
        }) {
     BOOST_TEST_CONTEXT("header " << header) {
       write_raw_safetensors(path, header, 8);
       BOOST_CHECK_EXCEPTION(load_safetensors(path), checkpoint_error, names_file_and(path, "malformed JSON header at byte"));
+    }
+  }
+}
+
+// Well-formed JSON, but not what a safetensors header holds.
+BOOST_AUTO_TEST_CASE(values_of_the_wrong_kind) {
+  scratch_directory dir;
+  const auto path = dir / "kind.safetensors";
+  const std::string tensor = R"({"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
+  std::string thousand_floats = "1.0";
+  for (int i = 1; i < 1000; ++i) thousand_floats += ",1.0";
+  for (const auto& [header, problem] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})", "tensor 'a' has shape [2.0], not a list of non-negative integers"},
+           {R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", "tensor 'a' has shape [-2], not a list"},
+           {R"({"a":{"dtype":"F32","shape":[18446744073709551616],"data_offsets":[0,8]}})", "not a list of non-negative integers"},
+           {R"({"a":{"dtype":"F32","shape":[)" + thousand_floats + R"(],"data_offsets":[0,8]}})",
+            "has shape [1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0..., not a list"},  // quoted briefly
+           {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8.0]}})", "tensor 'a' has data_offsets [0,8.0] that are not [begin, end]"},
+           {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,1e999]}})", "malformed JSON header: number overflow"},
+           {R"({"a":{"dtype":null,"shape":[2],"data_offsets":[0,8]}})", "tensor 'a' has dtype null; only F32 and F64"},
+           {R"({"a":[2]})", "tensor 'a' is not an object"},
+           {R"({"__metadata__":{"epoch":3},"a":)" + tensor + "}", "the metadata's 'epoch' is 3, not a string"},
+           {R"({"__metadata__":["epoch"],"a":)" + tensor + "}", "its __metadata__ is array, not an object"},
+           {R"([)" + tensor + "]", "the header is array, not a JSON object"},
+       }) {
+    BOOST_TEST_CONTEXT("header " << header) {
+      write_raw_safetensors(path, header, 8);
+      BOOST_CHECK_EXCEPTION(load_safetensors(path), checkpoint_error, names_file_and(path, problem));
     }
   }
 }
@@ -281,7 +304,11 @@ BOOST_AUTO_TEST_CASE(duplicate_names) {
                         R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
                         R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
                         8);
-  BOOST_CHECK_EXCEPTION(load_safetensors(path), checkpoint_error, names_file_and(path, "names 'a' twice"));
+  BOOST_CHECK_EXCEPTION(load_safetensors(path), checkpoint_error, names_file_and(path, "the header names 'a' twice"));
+  write_raw_safetensors(path, R"({"a":{"dtype":"F32","shape":[1],"dtype":"F64","data_offsets":[0,4]}})", 4);
+  BOOST_CHECK_EXCEPTION(load_safetensors(path), checkpoint_error, names_file_and(path, "tensor 'a' names 'dtype' twice"));
+  write_raw_safetensors(path, R"({"__metadata__":{"k":"1","k":"2"}})", 0);
+  BOOST_CHECK_EXCEPTION(load_safetensors(path), checkpoint_error, names_file_and(path, "the metadata names 'k' twice"));
 }
 
 BOOST_AUTO_TEST_CASE(shape_disagrees_with_offsets) {
@@ -331,6 +358,9 @@ BOOST_AUTO_TEST_CASE(save_rejects_bad_tensors_and_writes_nothing) {
                         checkpoint_error, names_file_and(path, "cannot save tensor 'a': the name is given twice"));
   BOOST_CHECK_EXCEPTION(save_safetensors(path, std::vector<tensor_view>{{"__metadata__", {3}, three}}),
                         checkpoint_error, names_file_and(path, "reserved"));
+  // The reader refuses what is not UTF-8, so the writer must not write it.
+  BOOST_CHECK_EXCEPTION(save_safetensors(path, std::vector<tensor_view>{{"a\xff", {3}, three}}), checkpoint_error,
+                        names_file_and(path, "cannot save: a tensor name or metadata string is not UTF-8"));
   BOOST_TEST(!fs::exists(path));
   BOOST_TEST(!has_temporary_files(dir.path));
 }
@@ -431,6 +461,10 @@ BOOST_AUTO_TEST_CASE(errors_name_the_file) {
                         names_file_and<file_error>(wrong_size, "pixel buffer holds 6 bytes"));
   const auto nowhere = dir / "missing" / "b.png";
   BOOST_CHECK_EXCEPTION(write_png(nowhere, pixels, 3, 2), file_error, names_file_and<file_error>(nowhere, "cannot create"));
+  BOOST_CHECK_EXCEPTION(write_png(wrong_size, pixels, 0, 2), file_error, names_file_and<file_error>(wrong_size, "cannot write a 0x2 PNG"));
+  // stb_image_write counts in int: refused before it could overflow.
+  BOOST_CHECK_EXCEPTION(write_png(wrong_size, pixels, 40'000, 40'000), file_error,
+                        names_file_and<file_error>(wrong_size, "cannot write a 40000x40000 PNG (from 1x1 up to 1 GB of pixels)"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -599,6 +633,12 @@ struct scoped_path {
 
 bool is_png(const fs::path& path) { return read_bytes(path).starts_with(std::string("\x89PNG\r\n\x1a\n", 8)); }
 
+bool has_colour(const decoded_image& image, std::uint8_t r, std::uint8_t g, std::uint8_t b) {
+  for (std::size_t i = 0; i + 2 < image.pixels.size(); i += 3)
+    if (image.pixels[i] == r && image.pixels[i + 1] == g && image.pixels[i + 2] == b) return true;
+  return false;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(a_missing_gnuplot_is_reported_and_the_csv_kept) {
@@ -628,18 +668,22 @@ BOOST_AUTO_TEST_CASE(a_failing_gnuplot_is_reported_with_its_messages) {
                         names_file_and<plot_error>(png, "failed with exit status 3:\nline 7: undefined variable: x"));
 }
 
-BOOST_AUTO_TEST_CASE(a_log_of_another_kind_is_refused) {
+// gnuplot reads the CSV itself, its columns by name: a CSV without them is its
+// error, with its own words, and leaves no picture.
+BOOST_AUTO_TEST_CASE(gnuplot_refuses_a_csv_without_the_columns) {
+  if (find_gnuplot().empty()) {
+    BOOST_TEST_MESSAGE("gnuplot is not on PATH: nothing to refuse");
+    return;
+  }
   scratch_directory dir;
-  const auto csv = dir / "other.csv";
-  write_bytes(csv, "iteration,lr,E_total\n1,0.5,0.3\n");
-  BOOST_CHECK_EXCEPTION(plot_training_curves(csv, dir / "c.png"), plot_error,
-                        names_file_and<plot_error>(csv, "has header \"iteration,lr,E_total\""));
-  write_bytes(csv, "iteration,lr,E_total\n1,0.5,oops\n");
-  BOOST_CHECK_EXCEPTION(plot_series(csv, dir / "c.png", {.title = "t", .x = "iteration", .y = "E_total"}), plot_error,
-                        names_file_and<plot_error>(csv, "line 2: 'oops' is not a number"));
-  write_bytes(csv, "iteration,lr,E_total\n1,0.5,0.3\n");
-  BOOST_CHECK_EXCEPTION(plot_series(csv, dir / "c.png", {.title = "t", .x = "iteration", .y = "E"}), plot_error,
-                        names_file_and<plot_error>(csv, "has no column 'E' (its columns: iteration, lr, E_total)"));
+  const auto csv = dir / "other.csv", png = dir / "c.png";
+  write_bytes(csv, "iteration,lr,E_total\n1,0.5,0.3\n2,0.5,0.2\n");
+  BOOST_CHECK_EXCEPTION(plot_training_curves(csv, png), plot_error,
+                        names_file_and<plot_error>(png, "no column with header \"epoch\""));
+  BOOST_TEST(!fs::exists(png));
+  BOOST_CHECK_EXCEPTION(plot_series(csv, png, {.title = "t", .x = "iteration", .y = "E"}), plot_error,
+                        names_file_and<plot_error>(png, "no column with header \"E\""));
+  BOOST_TEST(!fs::exists(png));
 }
 
 BOOST_AUTO_TEST_CASE(the_csv_is_never_an_output) {
@@ -675,9 +719,28 @@ BOOST_AUTO_TEST_CASE(gnuplot_draws_training_curves_and_series) {
   plot_series(lr, dir / "lr.png", {.title = "E_total by learning rate", .x = "iteration", .y = "E_total",
                                    .group_by = "lr", .log_y = true});
   BOOST_TEST(is_png(dir / "lr.png"));
-  const std::string data = read_bytes(dir / "lr.dat");
-  BOOST_TEST(data.starts_with("# lr = 0.100000\n0 0.300000\n"));
-  BOOST_TEST(data.find("\n\n\n# lr = 2.000000\n") != std::string::npos);
+  // One curve per learning rate: gnuplot's first three line colours, not a fourth.
+  const auto picture = decode_png(dir / "lr.png", 3);
+  BOOST_TEST(has_colour(picture, 148, 0, 211));
+  BOOST_TEST(has_colour(picture, 0, 158, 115));
+  BOOST_TEST(has_colour(picture, 86, 180, 233));
+  BOOST_TEST(!has_colour(picture, 230, 159, 0));
+  BOOST_TEST(!fs::exists(dir / "lr.dat"));  // gnuplot read the CSV itself
+}
+
+// gnuplot is started without a shell, and names reach its script quoted.
+BOOST_AUTO_TEST_CASE(awkward_file_names_reach_gnuplot_unchanged) {
+  if (find_gnuplot().empty()) {
+    BOOST_TEST_MESSAGE("gnuplot is not on PATH: no plot is drawn");
+    return;
+  }
+  scratch_directory dir;
+  const auto log = dir / "it's a $(touch pwned) log.csv", png = dir / "curves; touch pwned.png";
+  write_training_log(log);
+  plot_training_curves(log, png);
+  BOOST_TEST(is_png(png));
+  BOOST_TEST(!fs::exists(dir / "pwned"));
+  BOOST_TEST(!fs::exists("pwned"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

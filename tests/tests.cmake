@@ -2,7 +2,7 @@
 typenet_test(test_data)
 typenet_test(test_augment)
 typenet_test(test_gradients)
-typenet_test(test_io)
+typenet_test(test_io PkgConfig::stb)  # stb_image reads back the PNGs
 typenet_test(test_network)
 # Rules and shape errors that must stop compilation, each naming the rule, the layer and the
 # numbers (`...`: the layer's default arguments, which GCC writes out and clang leaves out).

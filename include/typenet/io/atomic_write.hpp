@@ -7,16 +7,12 @@
 //
 //   std::string text = "hello\n";
 //   typenet::write_file_atomically("out/note.txt", {std::as_bytes(std::span(text))});
-#include <cerrno>
 #include <cstddef>
-#include <cstring>
 #include <filesystem>
 #include <initializer_list>
+#include <optional>
 #include <span>
 #include <string>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "typenet/io/file_error.hpp"
 
@@ -24,84 +20,19 @@ namespace typenet {
 
 namespace detail {
 
-// Owns the temporary file until commit(): closes and removes it otherwise.
-class temporary_file {
-public:
-  explicit temporary_file(std::filesystem::path path) : path_(std::move(path)) {
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  }
-  temporary_file(const temporary_file&) = delete;
-  temporary_file& operator=(const temporary_file&) = delete;
-  ~temporary_file() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(path_.c_str());
-  }
-
-  bool is_open() const { return fd_ >= 0; }
-  const std::filesystem::path& path() const { return path_; }
-
-  bool write(std::span<const std::byte> bytes) {
-    while (!bytes.empty()) {
-      const ::ssize_t n = ::write(fd_, bytes.data(), bytes.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      bytes = bytes.subspan(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  // fsync before close: close alone does not mean the data reached the disk.
-  bool sync_and_close() {
-    const bool synced = ::fsync(fd_) == 0;
-    const bool closed = ::close(fd_) == 0;
-    fd_ = -1;
-    return synced && closed;
-  }
-
-  void commit() { committed_ = true; }
-
-private:
-  std::filesystem::path path_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
-
-// Makes the rename itself durable; some file systems refuse to fsync a
-// directory, which is harmless, so failures are ignored.
-inline void sync_directory(const std::filesystem::path& directory) {
-  const int fd = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
+// The write itself (src/io/atomic_write.cpp): what went wrong, or nothing once
+// the new file is in place.
+std::optional<std::string> write_atomically(const std::filesystem::path& path,
+                                            std::span<const std::span<const std::byte>> parts);
 
 }  // namespace detail
 
 // Writes the concatenation of `parts`; throws Error (a file_error) naming `path`.
+// Error is a template argument so that each format keeps its own error type
+// (checkpoint_error for safetensors); the work is compiled once, above.
 template <class Error = file_error>
-void write_file_atomically(const std::filesystem::path& path,
-                           std::span<const std::span<const std::byte>> parts) {
-  auto temporary_name = path;
-  temporary_name += ".tmp-" + std::to_string(::getpid());
-  const auto fail = [&](const char* action) {
-    const int code = errno;
-    throw Error(path, std::string("cannot ") + action + " " + temporary_name.string() + ": " +
-                          std::strerror(code) + " (any previous file is unchanged)");
-  };
-
-  detail::temporary_file temporary(temporary_name);
-  if (!temporary.is_open()) fail("create");
-  for (const auto part : parts)
-    if (!temporary.write(part)) fail("write");
-  if (!temporary.sync_and_close()) fail("flush");
-
-  std::error_code error;
-  std::filesystem::rename(temporary_name, path, error);
-  if (error)
-    throw Error(path, "cannot rename " + temporary_name.string() + " over it: " + error.message() +
-                          " (any previous file is unchanged)");
-  temporary.commit();
-  detail::sync_directory(path.parent_path());
+void write_file_atomically(const std::filesystem::path& path, std::span<const std::span<const std::byte>> parts) {
+  if (auto problem = detail::write_atomically(path, parts)) throw Error(path, *problem);
 }
 
 template <class Error = file_error>

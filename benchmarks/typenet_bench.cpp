@@ -7,9 +7,9 @@
 #include <cstring>
 #include <string>
 #include <tbb/global_control.h>
-#include <typenet/engine/loss.hpp>
+#include <typenet/learn/loss.hpp>
 #include <typenet/engine/model.hpp>
-#include <typenet/engine/optimizer.hpp>
+#include <typenet/learn/optimizer.hpp>
 #include <vector>
 
 #include "../examples/ref11k.hpp"

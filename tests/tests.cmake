@@ -1,30 +1,30 @@
-# Every test program of the project, one line each.
-typenet_test(test_data)
-typenet_test(test_augment)
-typenet_test(test_gradients)
-typenet_test(test_io PkgConfig::stb)  # stb_image reads back the PNGs
-typenet_test(test_network)
+# Every test program of the project, one line each, grouped as include/typenet is.
+typenet_test(net/test_network)
+typenet_test(layers/test_layers)
+typenet_test(layers/test_gradients)
+typenet_test(engine/test_engine)
+typenet_test(learn/test_backprop)
+typenet_test(data/test_data)
+typenet_test(data/test_augment)
+typenet_test(io/test_io PkgConfig::stb)  # stb_image reads back the PNGs
+typenet_test(run/test_trainer)
 # Rules and shape errors that must stop compilation, each naming the rule, the layer and the
 # numbers (`...`: the layer's default arguments, which GCC writes out and clang leaves out).
-typenet_compile_fail(over_budget compile_fail.cpp CASE_OVER_BUDGET "20001 < 20000")
-typenet_compile_fail(budget_rule compile_fail.cpp CASE_BUDGET_RULE
+typenet_compile_fail(over_budget net/compile_fail.cpp CASE_OVER_BUDGET "20001 < 20000")
+typenet_compile_fail(budget_rule net/compile_fail.cpp CASE_BUDGET_RULE
   "typenet::error<typenet::parameter_count_over_budget, typenet::parameter_count_is<20001>, typenet::budget<20000>>")
-typenet_compile_fail(kernel_larger_than_input compile_fail.cpp CASE_KERNEL_LARGER_THAN_INPUT
+typenet_compile_fail(kernel_larger_than_input net/compile_fail.cpp CASE_KERNEL_LARGER_THAN_INPUT
   "typenet::error<typenet::kernel_larger_than_input, typenet::at_layer<2>, typenet::conv<8, 5...>, typenet::input_height<3>, typenet::input_width<3>, typenet::padding_is<0>, typenet::kernel_size<5>>")
-typenet_compile_fail(pool_does_not_divide compile_fail.cpp CASE_POOL_DOES_NOT_DIVIDE
+typenet_compile_fail(pool_does_not_divide net/compile_fail.cpp CASE_POOL_DOES_NOT_DIVIDE
   "typenet::error<typenet::pool_window_does_not_divide_input, typenet::at_layer<1>, typenet::max_pool<2>, typenet::input_height<25>, typenet::input_width<25>, typenet::window<2>, typenet::window<2>>")
-typenet_compile_fail(dense_on_a_map compile_fail.cpp CASE_DENSE_ON_A_MAP
+typenet_compile_fail(dense_on_a_map net/compile_fail.cpp CASE_DENSE_ON_A_MAP
   "typenet::error<typenet::needs_flat_input_add_flatten_or_global_avg_pool, typenet::at_layer<1>, typenet::dense<10...>, typenet::input_channels<16>, typenet::input_height<26>, typenet::input_width<26>>")
-typenet_compile_fail(receptive_field compile_fail.cpp CASE_RECEPTIVE_FIELD
+typenet_compile_fail(receptive_field net/compile_fail.cpp CASE_RECEPTIVE_FIELD
   "typenet::error<typenet::receptive_field_does_not_cover_input, typenet::at_layer<4>, typenet::conv<10, 1...>, typenet::receptive_field_is<5>, typenet::at_least<28>>")
-typenet_compile_fail(max_pool_near_output compile_fail.cpp CASE_MAX_POOL_NEAR_OUTPUT
+typenet_compile_fail(max_pool_near_output net/compile_fail.cpp CASE_MAX_POOL_NEAR_OUTPUT
   "typenet::error<typenet::max_pool_too_close_to_output, typenet::at_layer<2>, typenet::max_pool<2>, typenet::layers_from_output<4>, typenet::at_least<5>>")
-typenet_compile_fail(batch_norm_before_output compile_fail.cpp CASE_BATCH_NORM_BEFORE_OUTPUT
+typenet_compile_fail(batch_norm_before_output net/compile_fail.cpp CASE_BATCH_NORM_BEFORE_OUTPUT
   "typenet::error<typenet::batch_norm_directly_before_output, typenet::at_layer<2>, typenet::batch_norm, typenet::layers_from_output<3>>")
-typenet_test(test_backprop)
-typenet_test(test_engine)
-typenet_test(test_trainer)
-typenet_test(test_layers)
 # The installed package, used by a project outside the tree (tests/consumer).
 add_test(NAME package_consumer COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${PROJECT_BINARY_DIR}
   -DSOURCE_DIR=${PROJECT_SOURCE_DIR} -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/consumer -DCXX=${CMAKE_CXX_COMPILER}
@@ -32,10 +32,10 @@ add_test(NAME package_consumer COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${PROJECT_BI
 # The scripts: every system header the build includes comes from a package scripts/setup
 # installs; scripts/download-mnist against a server on 127.0.0.1.
 add_test(NAME check_packages COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/check-packages ${PROJECT_BINARY_DIR})
-add_test(NAME download_mnist COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_download_mnist.sh)
+add_test(NAME download_mnist COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/test_download_mnist.sh)
 # The trainer as a program: killed at random moments, starved of disk, given read-only
 # directories, diverging, and fed broken checkpoints (a tiny network, so each run takes seconds).
-typenet_add_trainer(fault_trainer HEADER fault_net.hpp NETWORK tests::fault_net)
-typenet_test(test_faults)
+typenet_add_trainer(fault_trainer HEADER run/fault_net.hpp NETWORK tests::fault_net)
+typenet_test(run/test_faults)
 target_compile_definitions(test_faults PRIVATE TYPENET_FAULT_TRAINER="$<TARGET_FILE:fault_trainer>")
 add_dependencies(test_faults fault_trainer)

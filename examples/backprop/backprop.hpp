@@ -4,7 +4,7 @@
 // program (which prints it like the course's spreadsheet) and its test.
 #include <array>
 #include <cmath>
-#include <typenet/engine/loss.hpp>
+#include <typenet/learn/loss.hpp>
 #include <typenet/engine/model.hpp>
 #include <typenet/typenet.hpp>
 #include <vector>

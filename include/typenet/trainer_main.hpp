@@ -8,10 +8,10 @@
 // network's engine through the trainable interface; only the engine is compiled here.
 #include <string>
 
-#include "engine/loss.hpp"
-#include "run/model_trainable.hpp"
-#include "run/recipe.hpp"
-#include "run/trainer.hpp"
+#include "typenet/learn/loss.hpp"
+#include "typenet/run/model_trainable.hpp"
+#include "typenet/run/recipe.hpp"
+#include "typenet/run/trainer.hpp"
 
 namespace typenet {
 

@@ -10,7 +10,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
-#include "typenet/random.hpp"
+#include "typenet/core/random.hpp"
 
 namespace typenet {
 

@@ -11,8 +11,8 @@
 #include <variant>
 #include <vector>
 
-#include "typenet/engine/optimizer.hpp"
-#include "typenet/engine/schedule.hpp"
+#include "typenet/learn/optimizer.hpp"
+#include "typenet/learn/schedule.hpp"
 #include "typenet/run/recipe.hpp"
 
 namespace typenet::detail {

@@ -19,7 +19,7 @@
 #include "typenet/data/augment.hpp"
 #include "typenet/io/image_grid.hpp"
 #include "typenet/io/plot.hpp"
-#include "typenet/random.hpp"
+#include "typenet/core/random.hpp"
 #include "typenet/run/checkpoint.hpp"
 #include "typenet/run/command_line.hpp"
 

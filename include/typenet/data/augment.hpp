@@ -27,8 +27,8 @@
 #include <cstdint>
 #include <span>
 
-#include "typenet/random.hpp"
-#include "typenet/shape.hpp"
+#include "typenet/core/random.hpp"
+#include "typenet/core/shape.hpp"
 
 namespace typenet {
 

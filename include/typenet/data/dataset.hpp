@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "typenet/data/data_error.hpp"
-#include "typenet/shape.hpp"
+#include "typenet/core/shape.hpp"
 
 namespace typenet {
 

@@ -28,10 +28,10 @@
 #include <utility>
 #include <vector>
 
-#include "../layer.hpp"
-#include "../pack.hpp"
-#include "../random.hpp"
-#include "plan.hpp"
+#include "typenet/net/layer.hpp"
+#include "typenet/core/pack.hpp"
+#include "typenet/core/random.hpp"
+#include "typenet/engine/plan.hpp"
 
 namespace typenet {
 

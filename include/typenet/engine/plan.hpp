@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <utility>
 
-#include "../layer.hpp"
+#include "typenet/net/layer.hpp"
 
 namespace typenet {
 

@@ -16,9 +16,9 @@
 #include <cmath>
 #include <string_view>
 
-#include "../layer.hpp"
-#include "../pack.hpp"
-#include "../shape.hpp"
+#include "typenet/net/layer.hpp"
+#include "typenet/core/pack.hpp"
+#include "typenet/core/shape.hpp"
 
 namespace typenet {
 

@@ -13,9 +13,9 @@
 #include <string_view>
 #include <type_traits>
 
-#include "../detail/correlate.hpp"
-#include "../layer.hpp"
-#include "../shape.hpp"
+#include "typenet/kernels/correlate.hpp"
+#include "typenet/net/layer.hpp"
+#include "typenet/core/shape.hpp"
 
 namespace typenet {
 

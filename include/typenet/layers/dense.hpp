@@ -6,7 +6,7 @@
 //
 //   using net = typenet::network<typenet::input<16>, typenet::dense<10>>;
 //   static_assert(net::parameter_count == 160 && net::output_size == 10);
-#include "conv.hpp"
+#include "typenet/layers/conv.hpp"
 
 namespace typenet {
 

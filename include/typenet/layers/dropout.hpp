@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "../layer.hpp"
-#include "../pack.hpp"
+#include "typenet/net/layer.hpp"
+#include "typenet/core/pack.hpp"
 
 namespace typenet {
 

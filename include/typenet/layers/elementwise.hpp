@@ -7,8 +7,8 @@
 #include <cmath>
 #include <string_view>
 
-#include "../layer.hpp"
-#include "../pack.hpp"
+#include "typenet/net/layer.hpp"
+#include "typenet/core/pack.hpp"
 
 namespace typenet {
 

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <string_view>
 
-#include "../layer.hpp"
-#include "../shape.hpp"
+#include "typenet/net/layer.hpp"
+#include "typenet/core/shape.hpp"
 
 namespace typenet {
 

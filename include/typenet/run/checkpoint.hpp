@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "trainable.hpp"
+#include "typenet/run/trainable.hpp"
 
 namespace typenet {
 

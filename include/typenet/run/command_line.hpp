@@ -6,7 +6,7 @@
 //   mnist --evaluate runs/mnist-seed2/best.safetensors
 #include <string>
 
-#include "recipe.hpp"
+#include "typenet/run/recipe.hpp"
 
 namespace typenet {
 

@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <string>
 
-#include "../data/dataset.hpp"
-#include "../shape.hpp"
+#include "typenet/data/dataset.hpp"
+#include "typenet/core/shape.hpp"
 
 namespace typenet {
 

@@ -11,10 +11,10 @@
 #include <utility>
 #include <vector>
 
-#include "../engine/loss.hpp"
-#include "../engine/model.hpp"
-#include "../summary.hpp"
-#include "trainable.hpp"
+#include "typenet/learn/loss.hpp"
+#include "typenet/engine/model.hpp"
+#include "typenet/net/summary.hpp"
+#include "typenet/run/trainable.hpp"
 
 namespace typenet {
 

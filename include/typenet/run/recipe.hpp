@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "../data/augment.hpp"
-#include "../data/dataset.hpp"
+#include "typenet/data/augment.hpp"
+#include "typenet/data/dataset.hpp"
 
 namespace typenet {
 

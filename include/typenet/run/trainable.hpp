@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "../shape.hpp"
+#include "typenet/core/shape.hpp"
 
 namespace typenet {
 

@@ -21,11 +21,11 @@
 #include <stdexcept>
 #include <string>
 
-#include "../data/dataset.hpp"
-#include "../io/csv_log.hpp"
-#include "data_source.hpp"
-#include "recipe.hpp"
-#include "trainable.hpp"
+#include "typenet/data/dataset.hpp"
+#include "typenet/io/csv_log.hpp"
+#include "typenet/run/data_source.hpp"
+#include "typenet/run/recipe.hpp"
+#include "typenet/run/trainable.hpp"
 
 namespace typenet {
 

@@ -16,10 +16,10 @@
 #include <span>
 #include <string_view>
 
-#include "../layer.hpp"
-#include "../network.hpp"
-#include "../pack.hpp"
-#include "gradient_check.hpp"
+#include "typenet/net/layer.hpp"
+#include "typenet/net/network.hpp"
+#include "typenet/core/pack.hpp"
+#include "typenet/testing/gradient_check.hpp"
 
 namespace typenet::testing {
 

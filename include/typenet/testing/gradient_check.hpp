@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include "../engine/loss.hpp"
-#include "../engine/model.hpp"
-#include "../random.hpp"
+#include "typenet/learn/loss.hpp"
+#include "typenet/engine/model.hpp"
+#include "typenet/core/random.hpp"
 #include <vector>
 
 namespace typenet::testing {

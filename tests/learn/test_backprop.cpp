@@ -2,7 +2,7 @@
 // and gradient descent lowers E_total at every learning rate of the course.
 #include <boost/test/unit_test.hpp>
 
-#include "../examples/backprop/backprop.hpp"
+#include "../../examples/backprop/backprop.hpp"
 
 BOOST_AUTO_TEST_CASE(forward_values_match_the_hand_computation) {
   const auto v = backprop::work();

@@ -16,9 +16,9 @@
 #include <string_view>
 #include <utility>
 
-#include "diagnostics.hpp"
-#include "layer.hpp"
-#include "shape.hpp"
+#include "typenet/net/diagnostics.hpp"
+#include "typenet/net/layer.hpp"
+#include "typenet/core/shape.hpp"
 
 namespace typenet {
 

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "typenet/data/augment.hpp"
+#include <typenet/data/augment.hpp>
 
 using typenet::augmentation;
 using typenet::drawn_augmentation;

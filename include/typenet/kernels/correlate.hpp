@@ -9,7 +9,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
-#include "../pack.hpp"
+#include "typenet/core/pack.hpp"
 
 namespace typenet::detail {
 

@@ -6,14 +6,14 @@
 #include <numbers>
 #include <tbb/global_control.h>
 #include <tbb/task_arena.h>
-#include <typenet/engine/loss.hpp>
+#include <typenet/learn/loss.hpp>
 #include <typenet/engine/model.hpp>
-#include <typenet/engine/optimizer.hpp>
-#include <typenet/engine/schedule.hpp>
+#include <typenet/learn/optimizer.hpp>
+#include <typenet/learn/schedule.hpp>
 #include <typenet/typenet.hpp>
 #include <vector>
 
-#include "../examples/ref11k.hpp"
+#include "../../examples/ref11k.hpp"
 
 using namespace typenet;
 namespace tt = boost::test_tools;

@@ -11,7 +11,7 @@
 #include <typenet/run.hpp>
 #include <typenet/trainer_main.hpp>
 
-#include "../examples/ref11k.hpp"
+#include "../../examples/ref11k.hpp"
 
 using namespace typenet;
 

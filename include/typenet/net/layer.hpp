@@ -61,9 +61,9 @@
 #include <span>
 #include <string_view>
 
-#include "diagnostics.hpp"
-#include "pack.hpp"
-#include "random.hpp"
+#include "typenet/net/diagnostics.hpp"
+#include "typenet/core/pack.hpp"
+#include "typenet/core/random.hpp"
 
 namespace typenet {
 

@@ -2,7 +2,7 @@
 // and inside each write of an epoch's commit, then resumed; a full disk; a
 // read-only directory; divergence; broken checkpoints and changed options. Every
 // refusal exits non-zero with one line naming the file and what is wrong.
-// The trainer is fault_trainer (tests/fault_net.hpp), a network small enough
+// The trainer is fault_trainer (tests/run/fault_net.hpp), a network small enough
 // that a run takes seconds.
 #include <boost/test/unit_test.hpp>
 

@@ -5,7 +5,7 @@
 #include <type_traits>
 #include <typenet/typenet.hpp>
 
-#include "../examples/ref11k.hpp"
+#include "../../examples/ref11k.hpp"
 
 using namespace typenet;
 using examples::ref11k;

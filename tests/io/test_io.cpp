@@ -18,12 +18,12 @@
 
 #include <stb/stb_image.h>  // reads back our PNGs: checks how we call the encoder (size, channels, rows)
 
-#include "typenet/io/bitmap_font.hpp"
-#include "typenet/io/csv_log.hpp"
-#include "typenet/io/image_grid.hpp"
-#include "typenet/io/plot.hpp"
-#include "typenet/io/png.hpp"
-#include "typenet/io/safetensors.hpp"
+#include <typenet/io/bitmap_font.hpp>
+#include <typenet/io/csv_log.hpp>
+#include <typenet/io/image_grid.hpp>
+#include <typenet/io/plot.hpp>
+#include <typenet/io/png.hpp>
+#include <typenet/io/safetensors.hpp>
 
 namespace fs = std::filesystem;
 using namespace typenet;

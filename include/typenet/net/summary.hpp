@@ -7,7 +7,7 @@
 #include <ostream>
 #include <string>
 
-#include "network.hpp"
+#include "typenet/net/network.hpp"
 
 namespace typenet {
 

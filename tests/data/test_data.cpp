@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "typenet/data/dataset.hpp"
-#include "typenet/data/idx.hpp"
-#include "typenet/random.hpp"
+#include <typenet/data/dataset.hpp>
+#include <typenet/data/idx.hpp>
+#include <typenet/core/random.hpp>
 
 namespace fs = std::filesystem;
 using bytes = std::vector<std::uint8_t>;

@@ -13,8 +13,8 @@
 #include <cstddef>
 #include <utility>
 
-#include "diagnostics.hpp"
-#include "network.hpp"
+#include "typenet/net/diagnostics.hpp"
+#include "typenet/net/network.hpp"
 
 namespace typenet {
 

@@ -3,7 +3,7 @@
 # ranges) on 127.0.0.1 only, never the internet: a full download, a resumed one,
 # a corrupt file refused and removed, an unreachable server with a one-line error.
 set -euo pipefail
-project=$(cd "$(dirname "$0")/.." && pwd)
+project=$(cd "$(dirname "$0")/../.." && pwd)
 mnist=$project/data/mnist
 work=$(mktemp -d)
 server=""

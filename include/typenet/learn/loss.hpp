@@ -13,7 +13,7 @@
 #include <cmath>
 #include <cstddef>
 
-#include "../pack.hpp"
+#include "typenet/core/pack.hpp"
 
 namespace typenet {
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "typenet/io/safetensors.hpp"  // checkpoint_error, which every refusal throws
 #include "typenet/run/trainable.hpp"
 
 namespace typenet {

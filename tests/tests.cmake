@@ -28,6 +28,7 @@ typenet_compile_fail(batch_norm_before_output net/compile_fail.cpp CASE_BATCH_NO
 # The installed package, used by a project outside the tree (tests/consumer).
 add_test(NAME package_consumer COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${PROJECT_BINARY_DIR}
   -DSOURCE_DIR=${PROJECT_SOURCE_DIR} -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/consumer -DCXX=${CMAKE_CXX_COMPILER}
+  "-DCXX_FLAGS=${CMAKE_CXX_FLAGS}"
   -P ${PROJECT_SOURCE_DIR}/cmake/consumer_test.cmake)
 # The scripts: every system header the build includes comes from a package scripts/setup
 # installs; scripts/download-mnist against a server on 127.0.0.1.

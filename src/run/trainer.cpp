@@ -160,23 +160,17 @@ bool all_finite(std::span<const float> values) {
 // The console's line per epoch, and the first epoch's warning when the loss has not fallen.
 class console_report final : public epoch_observer {
  public:
-  explicit console_report(const double& first_batch_loss) : first_batch_loss_(first_batch_loss) {}
   void epoch_done(const epoch_report& e) override {
     const epoch_record& r = e.record;
     std::printf("epoch %2d/%zu  train loss %.4f acc %.2f%%  val loss %.4f acc %.2f%%  lr %.5f  %.1f s  %.0f images/s\n",
                 r.epoch, e.epochs, r.train_loss, r.train_accuracy, r.val_loss, r.val_accuracy, r.learning_rate,
                 r.seconds, e.images_per_second);
-    std::fflush(stdout);
-  }
-  void warn_if_stuck(const epoch_record& r) const {
-    if (r.epoch == 1 && !(r.train_loss < first_batch_loss_))
+    if (r.epoch == 1 && !(r.train_loss < e.first_batch_loss))
       std::printf("warning: the training loss has not fallen in the first epoch (first batch %.4f, epoch mean %.4f): "
                   "the learning rate may be too high or too low\n",
-                  first_batch_loss_, r.train_loss);
+                  e.first_batch_loss, r.train_loss);
+    std::fflush(stdout);
   }
-
- private:
-  const double& first_batch_loss_;
 };
 
 // last.safetensors after every epoch (its rename commits the epoch), best.safetensors after the best.
@@ -306,8 +300,7 @@ void train(const trainable_network& network, const recipe& r, const run_options&
                                              : "no checkpoint was written"));
   };
 
-  double first_batch_loss = 0;
-  console_report console(first_batch_loss);
+  console_report console;
   checkpoint_writer checkpoints(last, best, *m, optimizer, r, progress, data.normalisation);
   csv_logger logger(log);
   final_report report(dir.path(), log_path, o.plot_misclassified, data.black, data.white);
@@ -330,7 +323,7 @@ void train(const trainable_network& network, const recipe& r, const run_options&
     random_sequence shuffle(random_key(r.seed, stream::shuffle, epoch));
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
 
-    double loss_sum = 0, lr = 0;
+    double loss_sum = 0, first_batch_loss = 0, lr = 0;
     std::size_t correct = 0, seen = 0;
     progress_bar bar(steps_per_epoch);
     for (std::size_t b = 0; b < steps_per_epoch; ++b) {
@@ -392,6 +385,7 @@ void train(const trainable_network& network, const recipe& r, const run_options&
                                     last_eval.accuracy, lr, seconds},
                          .epochs = r.epochs,
                          .images_per_second = seen / train_seconds,
+                         .first_batch_loss = first_batch_loss,
                          .best = progress.best_epoch == 0 || last_eval.accuracy >= progress.best_val_acc};
     progress.epoch = epoch;
     if (e.best) {
@@ -400,7 +394,6 @@ void train(const trainable_network& network, const recipe& r, const run_options&
     }
     progress.log_row = epoch_log::row(e.record);
     for (epoch_observer* observer : observers) observer->epoch_done(e);
-    console.warn_if_stuck(e.record);
     if (epoch == o.stop_after) {
       std::printf("stopped after epoch %zu as asked; continue with --resume\n", epoch);
       return;

@@ -38,6 +38,7 @@ struct epoch_report {
   epoch_record record;           // the log's row
   std::size_t epochs = 0;        // of the whole run
   double images_per_second = 0;  // training only, without evaluation
+  double first_batch_loss = 0;   // the epoch's first batch, mean per sample
   bool best = false;             // the best validation accuracy so far
 };
 

@@ -22,6 +22,7 @@
 #include "typenet/core/random.hpp"
 #include "typenet/run/checkpoint.hpp"
 #include "typenet/run/command_line.hpp"
+#include "typenet/run/onnx_export.hpp"
 
 namespace typenet {
 
@@ -226,6 +227,22 @@ class final_report final : public epoch_observer {
   float black_, white_;
 };
 
+// The finished run's model as ONNX, normalised as its data were.
+class onnx_writer final : public epoch_observer {
+ public:
+  onnx_writer(std::filesystem::path path, trainable& m, const pixel_moments& normalisation)
+      : path_(std::move(path)), m_(m), normalisation_(normalisation) {}
+  void run_done(const dataset&, std::span<const std::size_t>) override {
+    export_onnx(path_, m_, normalisation_);
+    std::printf("onnx: %s\n", path_.c_str());
+  }
+
+ private:
+  std::filesystem::path path_;
+  trainable& m_;
+  const pixel_moments& normalisation_;
+};
+
 // Continues the run whose last epoch `last` holds: its weights, buffers and
 // optimizer state go into m and the optimizer, after checking that the run had
 // the same recipe and data; then what a crash may have left undone after that
@@ -305,6 +322,8 @@ void train(const trainable_network& network, const recipe& r, const run_options&
   csv_logger logger(log);
   final_report report(dir.path(), log_path, o.plot_misclassified, data.black, data.white);
   std::vector<epoch_observer*> observers = {&console, &checkpoints, &logger, &report};
+  std::optional<onnx_writer> onnx;
+  if (o.export_onnx) observers.push_back(&onnx.emplace(*o.export_onnx, *m, data.normalisation));
   observers.insert(observers.end(), extra_observers.begin(), extra_observers.end());
 
   std::vector<std::size_t> order(train_set.count);
@@ -429,6 +448,10 @@ void evaluate(const trainable_network& network, const run_options& o, const std:
   print_confusion(data.test, e.predictions);
   if (o.misclassified)
     draw_misclassified(*o.misclassified, data.test, e.predictions, o.plot_misclassified, data.black, data.white);
+  if (o.export_onnx) {
+    export_onnx(*o.export_onnx, *m, data.normalisation);
+    std::printf("onnx: %s\n", o.export_onnx->c_str());
+  }
 }
 
 int trainer_program(int argc, char** argv, const trainable_network& network, recipe r, run_options o,

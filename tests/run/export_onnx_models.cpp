@@ -14,7 +14,6 @@
 #include <vector>
 
 #include <typenet/run.hpp>
-#include <typenet/run/onnx_export.hpp>
 #include <typenet/typenet.hpp>
 
 using namespace typenet;

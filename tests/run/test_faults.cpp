@@ -655,6 +655,14 @@ BOOST_AUTO_TEST_CASE(a_finished_run_and_evaluate_of_its_last_checkpoint_export_t
   BOOST_TEST((read_text(s / "last.onnx") == read_text(s / "run.onnx")));  // the same weights and normalisation
 }
 
+BOOST_AUTO_TEST_CASE(an_export_path_in_a_missing_directory_is_refused_before_training) {
+  scratch_dir s;
+  const fs::path onnx = s / "missing" / "run.onnx";
+  const outcome r = run(run_args(s / "run", 1, {"--export-onnx", onnx.string()}), s);
+  check_refusal(r, onnx, "its directory " + (s / "missing").string() + " does not exist");
+  BOOST_TEST(!trained(r));
+}
+
 BOOST_AUTO_TEST_CASE(a_run_stopped_before_its_end_exports_nothing) {
   scratch_dir s;
   const outcome r = run(run_args(s / "run", 2, {"--stop-after", "1", "--export-onnx", (s / "run.onnx").string()}), s);

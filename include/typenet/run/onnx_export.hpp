@@ -16,7 +16,8 @@
 //   std::unique_ptr<typenet::trainable> m = typenet::trainable_network_of<my_net>().make(1);
 //   std::vector<double> ignored;
 //   auto metadata = typenet::load_checkpoint("runs/mine/best.safetensors", *m, ignored);
-//   typenet::export_onnx("mine.onnx", *m, typenet::pixel_moments{0.1307, 0.3081});
+//   typenet::export_onnx("mine.onnx", *m, typenet::pixel_moments{std::stod(metadata.at("data_mean")),
+//                                                                 std::stod(metadata.at("data_std"))});
 //
 // The trainer does the same with --export-onnx FILE (after training, or with --evaluate).
 #include <filesystem>

@@ -76,6 +76,8 @@ bool parse_command_line(int argc, char** argv, recipe& r, run_options& o, int& e
       ->check(count_from(0, any));
   app.add_option("--evaluate", o.evaluate, "evaluate this checkpoint on the test set and stop")->check(CLI::ExistingFile);
   app.add_option("--misclassified", o.misclassified, "with --evaluate: draw the misclassified test images into this PNG");
+  app.add_option("--export-onnx", o.export_onnx,
+                 "write the network as ONNX to this file: at the end of the run, or with --evaluate the checkpoint's");
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help

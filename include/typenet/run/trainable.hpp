@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "typenet/core/shape.hpp"
+#include "typenet/net/network.hpp"
 
 namespace typenet {
 
@@ -28,6 +29,7 @@ struct network_description {
   std::size_t parameter_count = 0;
   std::string summary;    // print_summary's table
   std::string signature;  // each layer's kind and output shape: equal for networks with interchangeable checkpoints
+  std::vector<layer_facts> layers;  // net::facts: each layer's kind, shapes, kernel, stride, padding (ONNX export)
 };
 
 // A tensor a checkpoint stores: its PyTorch name ("4.weight"), its shape and where its values live.

@@ -54,3 +54,7 @@ add_test(NAME onnx_in_opencv COMMAND ${TYPENET_DEBIAN_PYTHON} ${CMAKE_CURRENT_SO
   ${CMAKE_CURRENT_BINARY_DIR}/onnx ${PROJECT_SOURCE_DIR}/data/mnist conv_net dense_net dense_softmax_net)
 set_tests_properties(onnx_export PROPERTIES FIXTURES_SETUP onnx_models)
 set_tests_properties(onnx_in_opencv PROPERTIES FIXTURES_REQUIRED onnx_models)
+# Classifying image files with --predict and predictor<Net>, against evaluation of the same checkpoint.
+typenet_test(run/test_predict PkgConfig::stb)
+target_compile_definitions(test_predict PRIVATE TYPENET_FAULT_TRAINER="$<TARGET_FILE:fault_trainer>")
+add_dependencies(test_predict fault_trainer)

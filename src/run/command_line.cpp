@@ -76,10 +76,19 @@ bool parse_command_line(int argc, char** argv, recipe& r, run_options& o, int& e
       ->check(count_from(0, any));
   app.add_option("--evaluate", o.evaluate, "evaluate this checkpoint on the test set and stop")->check(CLI::ExistingFile);
   app.add_option("--misclassified", o.misclassified, "with --evaluate: draw the misclassified test images into this PNG");
+  app.add_option("--predict", o.predict, "classify the image files given after the options with this checkpoint and stop")
+      ->check(CLI::ExistingFile);
+  app.add_option("images", o.predict_images, "with --predict: image files (PNG, JPEG, BMP, ...), converted to the network's input");
+  app.add_option("--top", o.top, "with --predict: the most probable classes printed per image")->check(count_from(1, 1'000'000));
+  app.add_flag("--json", o.json, "with --predict: the predictions as one JSON document");
+  app.add_flag("--invert", o.invert, "with --predict: the images are dark on light: invert them");
   app.add_option("--export-onnx", o.export_onnx,
                  "write the network as ONNX to this file: at the end of the run, or with --evaluate the checkpoint's");
   try {
     app.parse(argc, argv);
+    if (o.predict && o.predict_images.empty()) throw CLI::ValidationError("--predict", "names no image file to classify");
+    if (!o.predict && !o.predict_images.empty())
+      throw CLI::ValidationError("images", "'" + o.predict_images.front() + "' and any others need --predict CHECKPOINT");
   } catch (const CLI::Success& e) {  // --help
     exit_code = app.exit(e);
     return false;

@@ -25,6 +25,7 @@
 #include "typenet/run/checkpoint.hpp"
 #include "typenet/run/command_line.hpp"
 #include "typenet/run/onnx_export.hpp"
+#include "typenet/run/predict.hpp"
 
 namespace typenet {
 
@@ -473,7 +474,10 @@ int trainer_program(int argc, char** argv, const trainable_network& network, rec
   // One line; on a terminal, after ending the progress bar's.
   const char* const line_break = ::isatty(STDOUT_FILENO) == 1 ? "\n" : "";
   try {
-    if (o.evaluate) evaluate(network, o, *o.evaluate);
+    if (o.predict) {
+      const auto threads = thread_limit(o.threads);
+      predict(network, o, *o.predict, o.predict_images);
+    } else if (o.evaluate) evaluate(network, o, *o.evaluate);
     else train(network, r, o);
     return 0;
   } catch (const training_error& e) {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,5 +75,7 @@ pixel_moments pixel_statistics(const dataset& data);
 
 // pixel = (pixel - mean) / std, in place; a black pixel becomes -mean / std.
 void normalise(dataset& data, double mean, double std);
+// The same for pixels of images outside a data set (an image to classify).
+void normalise(std::span<float> pixels, double mean, double std);
 
 }  // namespace typenet

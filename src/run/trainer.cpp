@@ -291,9 +291,15 @@ void train(const trainable_network& network, const recipe& r, const run_options&
   run_progress progress;
   if (o.resume && std::filesystem::exists(last)) {
     progress = resume_run(last, best, log, *m, optimizer, r, data.normalisation);
-  } else if (o.resume) {
-    log.restore(0, "");
-    std::printf("nothing to resume in %s yet (no last.safetensors): starting at epoch 1\n", dir.path().c_str());
+  } else {
+    if (o.resume) {
+      log.restore(0, "");
+      std::printf("nothing to resume in %s yet (no last.safetensors): starting at epoch 1\n", dir.path().c_str());
+    }
+    if (!r.init_from.empty()) {
+      load_weights(r.init_from, *m);
+      std::printf("starting from the weights of %s\n", r.init_from.c_str());
+    }
   }
   // Nothing of a diverged epoch is saved: the last checkpoint stays the last good one.
   const auto diverged = [&](const std::string& what, std::size_t epoch) {

@@ -599,6 +599,8 @@ BOOST_AUTO_TEST_CASE(every_option_that_changes_the_result_must_match_on_resume) 
   check_resume_refused("lr", {}, "was made with --lr 0.05, not 1000", {"--lr", "1000"});
   check_resume_refused("rotate", {}, "was made with --rotate 7, not 3", {"--rotate", "3"});
   check_resume_refused("momentum", {}, "was made with --momentum 0.9, not 0.8", {"--momentum", "0.8"});
+  const std::string weights = TYPENET_TEST_DATA_DIR "/t10k-labels-idx1-ubyte.gz";  // refused before it is read
+  check_resume_refused("init-from", {}, "was made with --init-from , not " + weights, {"--init-from", weights});
   const fs::path fashion = "/usr/share/datasets/fashion-mnist";  // scripts/setup installs it
   BOOST_REQUIRE_MESSAGE(fs::exists(fashion), fashion << " is missing: run scripts/setup");
   check_resume_refused("data", {}, "was trained on other data", {"--data", fashion.string()});

@@ -34,6 +34,7 @@ std::vector<tensor_view> state_dict_views(trainable& m) {
   return views;
 }
 
+// Every check before the first copy: a refused file leaves m as it was.
 std::map<std::string, std::string> load_state_dict(const safetensors_file& file, trainable& m) {
   const std::filesystem::path& path = file.path;
   const std::string& signature = m.description().signature;
@@ -41,35 +42,35 @@ std::map<std::string, std::string> load_state_dict(const safetensors_file& file,
     throw checkpoint_error(path, "was written for another network: " + problem + " (this network: " + signature + ")");
   };
   const std::vector<tensor_slot> slots = m.tensors();
+  std::vector<const stored_tensor*> sources;  // per slot; null: a num_batches_tracked the file lacks
   for (const tensor_slot& t : slots) {
     const auto found = std::ranges::find(file.tensors, t.name, &stored_tensor::name);
     const bool is_count = std::holds_alternative<std::span<std::int64_t>>(t.values);
-    if (found == file.tensors.end() && is_count) {
-      std::get<std::span<std::int64_t>>(t.values)[0] = 0;
-      continue;
-    }
+    sources.push_back(found == file.tensors.end() ? nullptr : &*found);
+    if (found == file.tensors.end() && is_count) continue;
     if (found == file.tensors.end()) another_network("it has no tensor '" + t.name + "'");
     if (found->shape != t.shape)
-      throw checkpoint_error(path, "was written for another network: tensor '" + t.name + "' has shape " +
-                                       detail::shape_text(found->shape) + ", this network's is " +
-                                       detail::shape_text(t.shape));
+      another_network("tensor '" + t.name + "' has shape " + detail::shape_text(found->shape) +
+                      ", this network's is " + detail::shape_text(t.shape));
     const dtype expected = is_count ? dtype::i64 : dtype::f32;
     if (found->type() != expected)
       throw checkpoint_error(path, "tensor '" + t.name + "' is " + std::string(dtype_name(found->type())) +
                                        ", this network's is " + std::string(dtype_name(expected)));
-    std::visit([&](auto into) {
-      const auto& stored = std::get<std::vector<typename decltype(into)::element_type>>(found->data);
-      require_finite(path, t.name, stored);
-      std::ranges::copy(stored, into.begin());
-    }, t.values);
+    std::visit([&](const auto& stored) { require_finite(path, t.name, stored); }, found->data);
   }
   for (const stored_tensor& t : file.tensors)
     if (could_be_state_dict_key(t.name) && std::ranges::find(slots, t.name, &tensor_slot::name) == slots.end())
       another_network("it has a tensor '" + t.name + "', which this network has not");
   const auto stored_signature = file.metadata.find("typenet.network");
   if (stored_signature != file.metadata.end() && stored_signature->second != signature)
-    throw checkpoint_error(path, "was written for another network: " + stored_signature->second +
-                                     " (this network: " + signature + ")");
+    another_network(stored_signature->second);
+
+  for (std::size_t i = 0; i < slots.size(); ++i)
+    std::visit([&](auto into) {
+      using scalar = typename decltype(into)::element_type;
+      if (sources[i]) std::ranges::copy(std::get<std::vector<scalar>>(sources[i]->data), into.begin());
+      else std::ranges::fill(into, scalar{0});  // as PyTorch reads a state_dict without num_batches_tracked
+    }, slots[i].values);
   return file.metadata;
 }
 

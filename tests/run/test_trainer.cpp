@@ -217,11 +217,14 @@ BOOST_AUTO_TEST_CASE(load_weights_refuses_another_state_dict_naming_the_file_and
       const auto path = dir.path / (what + ".safetensors");
       rewrite(saved.path, path, edit);
       model_trainable<examples::ref11k> m(1);
+      m.initialize(2);
+      const std::vector<float> before(m.parameters().begin(), m.parameters().end());
       BOOST_CHECK_EXCEPTION(load_weights(path, m), checkpoint_error, [&](const checkpoint_error& e) {
         const std::string said = e.what();
         BOOST_TEST_INFO(said);
         return said.starts_with(path.string() + ": ") && said.find(problem) != std::string::npos;
       });
+      BOOST_TEST(std::ranges::equal(m.parameters(), before));  // a refused file changes nothing
     }
   };
   const auto named = [](std::vector<tensor_view>& views, const std::string& name) -> tensor_view& {

@@ -40,12 +40,26 @@ typenet_add_trainer(fault_trainer HEADER run/fault_net.hpp NETWORK tests::fault_
 typenet_test(run/test_faults)
 target_compile_definitions(test_faults PRIVATE TYPENET_FAULT_TRAINER="$<TARGET_FILE:fault_trainer>")
 add_dependencies(test_faults fault_trainer)
-# PyTorch both ways, with Debian's python3-torch (for Debian's python3, not one earlier on PATH):
+# ONNX export against outside references: export_onnx_models trains three small MNIST networks
+# briefly (every layer kind between them) and exports them with their outputs on the test set;
+# check_onnx.py passes each file through onnx.checker and runs it in OpenCV's DNN module, which
+# must predict typenet's class on every test image.
+add_executable(export_onnx_models run/export_onnx_models.cpp)
+target_link_libraries(export_onnx_models PRIVATE typenet::run)
+target_compile_definitions(export_onnx_models PRIVATE TYPENET_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/data/mnist")
+add_test(NAME onnx_export COMMAND export_onnx_models ${CMAKE_CURRENT_BINARY_DIR}/onnx)
+# Debian's interpreter, which python3-onnx and python3-opencv are for (another python3 may come first in PATH).
+find_program(TYPENET_DEBIAN_PYTHON python3 PATHS /usr/bin NO_DEFAULT_PATH REQUIRED)
+add_test(NAME onnx_in_opencv COMMAND ${TYPENET_DEBIAN_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/run/check_onnx.py
+  ${CMAKE_CURRENT_BINARY_DIR}/onnx ${PROJECT_SOURCE_DIR}/data/mnist conv_net dense_net dense_softmax_net)
+set_tests_properties(onnx_export PROPERTIES FIXTURES_SETUP onnx_models)
+set_tests_properties(onnx_in_opencv PROPERTIES FIXTURES_REQUIRED onnx_models)
+# PyTorch both ways, with Debian's python3-torch (for Debian's python3, as above):
 # torch_net trained briefly, its model.safetensors loaded by the equivalent nn.Sequential, and a
 # state_dict PyTorch wrote evaluated (torch_outputs, --evaluate) and fine-tuned (--init-from).
 typenet_add_trainer(torch_trainer HEADER run/torch_net.hpp NETWORK tests::torch_net)
 add_executable(torch_outputs run/torch_outputs.cpp)
 target_link_libraries(torch_outputs PRIVATE typenet::run)
-add_test(NAME torch_both_ways COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/run/test_torch.py
+add_test(NAME torch_both_ways COMMAND ${TYPENET_DEBIAN_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/run/test_torch.py
   $<TARGET_FILE:torch_trainer> $<TARGET_FILE:torch_outputs> ${PROJECT_SOURCE_DIR}/data/mnist
   ${CMAKE_CURRENT_BINARY_DIR}/torch_both_ways)

@@ -81,6 +81,8 @@ bool parse_command_line(int argc, char** argv, recipe& r, run_options& o, int& e
       ->check(CLI::ExistingFile)
       ->excludes(init_from);
   app.add_option("--misclassified", o.misclassified, "with --evaluate: draw the misclassified test images into this PNG");
+  app.add_option("--export-onnx", o.export_onnx,
+                 "write the network as ONNX to this file: at the end of the run, or with --evaluate the checkpoint's");
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <numeric>
 #include <optional>
@@ -22,6 +24,7 @@
 #include "typenet/core/random.hpp"
 #include "typenet/run/checkpoint.hpp"
 #include "typenet/run/command_line.hpp"
+#include "typenet/run/onnx_export.hpp"
 
 namespace typenet {
 
@@ -230,6 +233,34 @@ class final_report final : public epoch_observer {
   float black_, white_;
 };
 
+// --export-onnx's file is written after the last epoch: one that cannot be is refused before the first.
+void check_onnx_path(const std::filesystem::path& path) {
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+  if (std::filesystem::is_directory(path)) throw onnx_export_error(path, "is a directory, not a file to export to");
+  if (!std::filesystem::is_directory(dir)) throw onnx_export_error(path, "its directory " + dir.string() + " does not exist");
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw onnx_export_error(path, "cannot write in " + dir.string() + ": " + std::strerror(errno));
+}
+
+// The model as ONNX, normalised as its data were.
+void write_onnx(const std::filesystem::path& path, trainable& m, const pixel_moments& normalisation) {
+  export_onnx(path, m, normalisation);
+  std::printf("onnx: %s\n", path.c_str());
+}
+
+// The finished run's model, as ONNX.
+class onnx_writer final : public epoch_observer {
+ public:
+  onnx_writer(std::filesystem::path path, trainable& m, const pixel_moments& normalisation)
+      : path_(std::move(path)), m_(m), normalisation_(normalisation) {}
+  void run_done(const dataset&, std::span<const std::size_t>) override { write_onnx(path_, m_, normalisation_); }
+
+ private:
+  std::filesystem::path path_;
+  trainable& m_;
+  const pixel_moments& normalisation_;
+};
+
 // Continues the run whose last epoch `last` holds: its weights, buffers and
 // optimizer state go into m and the optimizer, after checking that the run had
 // the same recipe and data; then what a crash may have left undone after that
@@ -278,6 +309,7 @@ void train(const trainable_network& network, const recipe& r, const run_options&
   const std::filesystem::path last = dir.path() / "last.safetensors", best = dir.path() / "best.safetensors";
   const std::filesystem::path log_path = o.log ? std::filesystem::path(*o.log) : dir.path() / "log.csv";
   epoch_log log(log_path);
+  if (o.export_onnx) check_onnx_path(*o.export_onnx);
   const loaded_data data = load_data(net, source, r.train_limit);
   const dataset& train_set = data.train;
   check_batch_fits(network, r.batch, train_set.count);
@@ -315,6 +347,8 @@ void train(const trainable_network& network, const recipe& r, const run_options&
   csv_logger logger(log);
   final_report report(dir.path(), log_path, o.plot_misclassified, data.black, data.white);
   std::vector<epoch_observer*> observers = {&console, &checkpoints, &logger, &report};
+  std::optional<onnx_writer> onnx;
+  if (o.export_onnx) observers.push_back(&onnx.emplace(*o.export_onnx, *m, data.normalisation));
   observers.insert(observers.end(), extra_observers.begin(), extra_observers.end());
 
   std::vector<std::size_t> order(train_set.count);
@@ -438,6 +472,7 @@ void evaluate(const trainable_network& network, const run_options& o, const std:
   print_confusion(data.test, e.predictions);
   if (o.misclassified)
     draw_misclassified(*o.misclassified, data.test, e.predictions, o.plot_misclassified, data.black, data.white);
+  if (o.export_onnx) write_onnx(*o.export_onnx, *m, data.normalisation);
 }
 
 int trainer_program(int argc, char** argv, const trainable_network& network, recipe r, run_options o,

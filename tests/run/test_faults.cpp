@@ -642,3 +642,36 @@ BOOST_AUTO_TEST_CASE(evaluate_reproduces_the_logged_accuracy_and_writes_nothing_
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(onnx_export)
+
+// The file's contents are checked against OpenCV by onnx_in_opencv; here, which run writes which file.
+BOOST_AUTO_TEST_CASE(a_finished_run_and_evaluate_of_its_last_checkpoint_export_the_same_model) {
+  scratch_dir s;
+  const outcome trained = run(run_args(s / "run", 1, {"--export-onnx", (s / "run.onnx").string()}), s);
+  BOOST_REQUIRE_MESSAGE(trained.exit_code == 0, trained.err);
+  BOOST_TEST(trained.out.find("onnx: " + (s / "run.onnx").string()) != std::string::npos, trained.out);
+  const outcome evaluated = run({"--data", TYPENET_TEST_DATA_DIR, "--evaluate", (s / "run" / "last.safetensors").string(),
+                                 "--export-onnx", (s / "last.onnx").string()},
+                                s);
+  BOOST_REQUIRE_MESSAGE(evaluated.exit_code == 0, evaluated.err);
+  BOOST_TEST(!read_text(s / "run.onnx").empty());
+  BOOST_TEST((read_text(s / "last.onnx") == read_text(s / "run.onnx")));  // the same weights and normalisation
+}
+
+BOOST_AUTO_TEST_CASE(an_export_path_in_a_missing_directory_is_refused_before_training) {
+  scratch_dir s;
+  const fs::path onnx = s / "missing" / "run.onnx";
+  const outcome r = run(run_args(s / "run", 1, {"--export-onnx", onnx.string()}), s);
+  check_refusal(r, onnx, "its directory " + (s / "missing").string() + " does not exist");
+  BOOST_TEST(!trained(r));
+}
+
+BOOST_AUTO_TEST_CASE(a_run_stopped_before_its_end_exports_nothing) {
+  scratch_dir s;
+  const outcome r = run(run_args(s / "run", 2, {"--stop-after", "1", "--export-onnx", (s / "run.onnx").string()}), s);
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  BOOST_TEST(!fs::exists(s / "run.onnx"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -397,3 +397,34 @@ BOOST_AUTO_TEST_CASE(a_data_source_of_its_own_trains_and_observers_see_every_epo
   BOOST_TEST(observer.predictions == 90u);
   BOOST_TEST(last_log_row(dir.path / "log.csv").at(0) == 3);
 }
+
+namespace {
+// A layer of the user's own (layer.hpp's example), which ONNX export knows no operator for.
+struct square {
+  static constexpr std::string_view name = "square";
+  static constexpr layer_role role = layer_role::activation;
+  template <class In>
+  struct bind : layer_defaults<In> {
+    using output_shape = In;
+    template <class A> static void forward(const A& a) {
+      for (std::size_t i = 0; i < In::size; ++i) a.out[i] = a.in[i] * a.in[i];
+    }
+    template <class A> static void backward(const A& a) {
+      if (a.d_in)
+        for (std::size_t i = 0; i < In::size; ++i) a.d_in[i] = 2 * a.in[i] * a.d_out[i];
+    }
+  };
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(onnx_export_refuses_a_layer_it_knows_no_operator_for_naming_it_and_writes_nothing) {
+  scratch_dir dir;
+  std::filesystem::create_directories(dir.path);
+  model_trainable<network<input<4>, dense<4>, square, dense<2>, log_softmax>> m(1);
+  m.initialize(1);
+  const auto onnx = dir.path / "square.onnx";
+  BOOST_CHECK_EXCEPTION(export_onnx(onnx, m, std::nullopt), onnx_export_error, [&](const onnx_export_error& e) {
+    return std::string(e.what()) == onnx.string() + ": layer 1 (square) has no ONNX operator that ONNX export knows";
+  });
+  BOOST_TEST(std::filesystem::is_empty(dir.path));
+}

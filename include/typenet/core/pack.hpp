@@ -42,9 +42,23 @@ inline auto* scalars_in(const V* packs) {
   return reinterpret_cast<const typename detail::aliasing<T>::type*>(packs);
 }
 
-// One 512-bit register of samples: the block size of the engine.
+// The target's vector registers. A pack wider than one register is no faster: GCC
+// keeps it on the stack and splits every operation (AVX2 ran ref11k 9x slower with
+// 512-bit packs than with 256-bit ones), and a kernel's tile of accumulators must
+// fit in the registers for the same reason.
+#if defined(__AVX512F__)
+inline constexpr std::size_t vector_bytes = 64, vector_registers = 32;
+#elif defined(__AVX__)
+inline constexpr std::size_t vector_bytes = 32, vector_registers = 16;
+#else
+inline constexpr std::size_t vector_bytes = 16, vector_registers = 16;
+#endif
+
+// One register of samples: the block size of the engine. Sums over samples follow the
+// blocks, so results are bit-identical for one instruction set (any thread count), and
+// differ in their last bits between, say, AVX-512 (16 floats) and AVX2 (8).
 template <class T>
-inline constexpr std::size_t default_lanes = 64 / sizeof(T);
+inline constexpr std::size_t default_lanes = vector_bytes / sizeof(T);
 
 template <class V>
 inline constexpr std::size_t lanes_of = sizeof(V) / sizeof(V{}[0]);

@@ -208,7 +208,7 @@ class model {
 
  private:
   // A one-sample kernel may read one register's width past the end of a buffer.
-  static constexpr std::size_t slack = (64 / sizeof(T) + Lanes - 1) / Lanes;
+  static constexpr std::size_t slack = (vector_bytes / sizeof(T) + Lanes - 1) / Lanes;
 
   template <class F>
   static void each_layer(F&& f) {

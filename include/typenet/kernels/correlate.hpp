@@ -13,10 +13,14 @@
 
 namespace typenet::detail {
 
-// Output tile of the forward kernel: OutTile channels x PixelTile columns of
-// accumulators (16 registers), each weight broadcast once per tile.
+// Output tile of the forward kernel: out_tile channels x pixel_tile columns of
+// accumulators, each weight broadcast once per tile: 16 of AVX-512's 32 registers,
+// 12 of AVX2's 16 (the rest hold the inputs and a weight).
 inline constexpr std::size_t out_tile = 4;
-inline constexpr std::size_t pixel_tile = 4;
+inline constexpr std::size_t pixel_tile = vector_registers >= 32 ? 4 : 3;
+// Accumulators of the weight gradient's tile, and of one sample's rows.
+inline constexpr std::size_t weight_tile_registers = vector_registers >= 32 ? 18 : 9;
+inline constexpr std::size_t row_tile_registers = vector_registers * 3 / 4;
 
 // Copies a [C][H][W] map into the middle of a zero [C][H + 2*Border][W + 2*Border]
 // map, spreading its pixels Spread apart (Spread > 1 undoes a stride in backward).
@@ -87,12 +91,12 @@ struct correlation {
 
   // dw[co][ci][ky][kx] += sum over samples, y, x of d_out[co][y][x] * in[ci][y*S + ky][x*S + kx]
   // Tile: a few output channels x every tap of the kernel (or of one kernel row,
-  // for kernels over 3x3), about 18 accumulators.
+  // for kernels over 3x3), about weight_tile_registers accumulators.
   template <class V, class T>
   static void weight_gradient(const V* in, const V* d_out, T* dw) {
     static_assert(Pad == 0, "typenet: the weight gradient reads a stored border");
     constexpr std::size_t rows = K * K <= 9 ? K : 1;
-    constexpr std::size_t tile = std::max<std::size_t>(1, std::min<std::size_t>(Cout, 18 / (rows * K)));
+    constexpr std::size_t tile = std::max<std::size_t>(1, std::min<std::size_t>(Cout, weight_tile_registers / (rows * K)));
     constexpr std::size_t co_full = Cout / tile * tile;
     for (std::size_t co = 0; co < co_full; co += tile) weight_block<tile, rows>(in, d_out, dw, co);
     if constexpr (Cout % tile != 0) weight_block<Cout % tile, rows>(in, d_out, dw, co_full);
@@ -119,9 +123,9 @@ struct correlation {
   struct one_sample {
     template <class T>
     static void forward(const T* in, const T* w, T* out, bool split) {
-      using W = pack<T, 64 / sizeof(T)>;
+      using W = pack<T, vector_bytes / sizeof(T)>;
       constexpr std::size_t chunks = (wout + lanes_of<W> - 1) / lanes_of<W>;
-      constexpr std::size_t q_tile = std::min<std::size_t>(Cout, std::max<std::size_t>(1, 24 / chunks));
+      constexpr std::size_t q_tile = std::min<std::size_t>(Cout, std::max<std::size_t>(1, row_tile_registers / chunks));
       constexpr std::size_t q_full = Cout / q_tile * q_tile;
       const auto rows = [&](std::size_t y0, std::size_t y1) {
         for (std::size_t y = y0; y < y1; ++y) {

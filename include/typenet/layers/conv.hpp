@@ -45,7 +45,7 @@ struct conv {
     static constexpr std::size_t weight_count = cout * cin * k * k;
     static constexpr bool has_bias = Bias == bias::on;
     static constexpr std::size_t parameter_count = weight_count + (has_bias ? cout : 0);
-    static constexpr std::size_t kernel = k, stride = s;
+    static constexpr std::size_t kernel = k, stride = s, padding = Padding;
     static constexpr std::size_t multiply_adds = weight_count * hout * wout;
     static constexpr bool backward_reads_output = false;
     static constexpr std::array<tensor_info, has_bias ? 2 : 1> parameter_tensors = [] {

@@ -102,6 +102,7 @@ struct layer_defaults {
   static constexpr std::size_t buffer_count = 0;
   static constexpr std::size_t kernel = 1;
   static constexpr std::size_t stride = 1;
+  static constexpr std::size_t padding = 0;
   static constexpr std::size_t multiply_adds = 0;
   static constexpr std::size_t scratch_size = 0;
   static constexpr std::size_t state_size = 0;
@@ -184,6 +185,7 @@ concept bound_layer =
       { L::buffer_count } -> std::convertible_to<std::size_t>;    // non-trainable state (running stats)
       { L::kernel } -> std::convertible_to<std::size_t>;          // its step of the receptive field
       { L::stride } -> std::convertible_to<std::size_t>;
+      { L::padding } -> std::convertible_to<std::size_t>;         // zeros around each side of the input
       { L::multiply_adds } -> std::convertible_to<std::size_t>;   // per sample, forward
       { L::scratch_size } -> std::convertible_to<std::size_t>;    // packs of per-block scratch in a call
       { L::state_size } -> std::convertible_to<std::size_t>;      // scalars kept from forward to backward

@@ -31,6 +31,7 @@ struct layer_facts {
   std::size_t parameter_count, parameter_offset;
   std::size_t buffer_count, buffer_offset;
   std::size_t kernel, stride;
+  std::size_t padding;                      // zeros around each side of the input (conv)
   std::size_t receptive_field, jump;        // after this layer, in input pixels
   std::size_t multiply_adds;                // per sample, forward
   bool overwrites_input;                    // its output takes its input's memory (see layer.hpp)
@@ -100,7 +101,7 @@ struct network {
         layer<I>::output_shape::value,
         layer<I>::output_shape::size,
         layer<I>::parameter_count, 0, layer<I>::buffer_count, 0,
-        layer<I>::kernel, layer<I>::stride, 0, 0,
+        layer<I>::kernel, layer<I>::stride, layer<I>::padding, 0, 0,
         layer<I>::multiply_adds,
         layer<I>::in_place && (I == 0 || !layer<I - (I > 0)>::backward_reads_output),
         feeds_chain<I>}...};

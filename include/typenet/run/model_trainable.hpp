@@ -30,6 +30,7 @@ const network_description& description_of() {
                           .summary = summary<Net>()};
     n.signature = "input " + in::value.text();
     for (const layer_facts& l : Net::facts) n.signature += "; " + std::string(l.name) + " " + l.output_shape.text();
+    n.layers.assign(Net::facts.begin(), Net::facts.end());
     return n;
   }();
   return d;

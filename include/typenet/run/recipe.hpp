@@ -51,6 +51,8 @@ struct run_options {
   std::size_t plot_misclassified = 60; // at most this many images in misclassified.png
   std::optional<std::string> evaluate;       // a checkpoint: evaluate it and stop
   std::optional<std::string> misclassified;  // with evaluate: draw the misclassified test images into this PNG
+  std::optional<std::string> export_onnx;    // write the network as ONNX here: the final model of a finished
+                                             // run, or with evaluate the evaluated checkpoint (run/onnx_export.hpp)
 };
 
 }  // namespace typenet

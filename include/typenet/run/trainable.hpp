@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "typenet/core/shape.hpp"
+#include "typenet/net/network.hpp"
 
 namespace typenet {
 
@@ -29,6 +30,7 @@ struct network_description {
   std::size_t parameter_count = 0;
   std::string summary;    // print_summary's table
   std::string signature;  // each layer's kind and output shape: equal for networks with interchangeable checkpoints
+  std::vector<layer_facts> layers;  // net::facts: each layer's kind, shapes, kernel, stride, padding (ONNX export)
 };
 
 // A tensor of PyTorch's state_dict of the equivalent nn.Sequential: its name

@@ -56,7 +56,8 @@ void train(const trainable_network& network, const recipe& r, const run_options&
 void train(const trainable_network& network, const recipe& r, const run_options& o);
 
 // Accuracy and confusion matrix of a checkpoint on the test set, normalised as
-// the run that wrote it normalised its data; with o.misclassified, their picture.
+// the run that wrote it normalised its data; with o.misclassified, their picture;
+// with o.export_onnx, the checkpoint's network as ONNX (a finished train() writes its own).
 void evaluate(const trainable_network& network, const run_options& o, const std::filesystem::path& checkpoint);
 
 // A batch must fit the training set and this machine's memory: refused, naming --batch, before a model allocates.

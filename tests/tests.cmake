@@ -58,3 +58,12 @@ set_tests_properties(onnx_in_opencv PROPERTIES FIXTURES_REQUIRED onnx_models)
 typenet_test(run/test_predict PkgConfig::stb)
 target_compile_definitions(test_predict PRIVATE TYPENET_FAULT_TRAINER="$<TARGET_FILE:fault_trainer>")
 add_dependencies(test_predict fault_trainer)
+# PyTorch both ways, with Debian's python3-torch (for Debian's python3, as above):
+# torch_net trained briefly, its model.safetensors loaded by the equivalent nn.Sequential, and a
+# state_dict PyTorch wrote evaluated (torch_outputs, --evaluate) and fine-tuned (--init-from).
+typenet_add_trainer(torch_trainer HEADER run/torch_net.hpp NETWORK tests::torch_net)
+add_executable(torch_outputs run/torch_outputs.cpp)
+target_link_libraries(torch_outputs PRIVATE typenet::run)
+add_test(NAME torch_both_ways COMMAND ${TYPENET_DEBIAN_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/run/test_torch.py
+  $<TARGET_FILE:torch_trainer> $<TARGET_FILE:torch_outputs> ${PROJECT_SOURCE_DIR}/data/mnist
+  ${CMAKE_CURRENT_BINARY_DIR}/torch_both_ways)

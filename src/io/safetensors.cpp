@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <utility>
 
@@ -63,7 +64,8 @@ std::string problem_of(const nlohmann::json::exception& error) {
 
 // The JSON header, padded with spaces so that the data starts 8-byte aligned.
 // ordered_json keeps members in the order written, the reference writer's:
-// metadata first, then the tensors as given, each as dtype, shape, data_offsets.
+// metadata first, then the tensors in the order of their data, each as dtype,
+// shape, data_offsets.
 // dump() escapes strings as serde_json does, so the bytes match its files.
 std::string header_json(const std::filesystem::path& path, std::span<const tensor_view> tensors,
                         const std::map<std::string, std::string>& metadata) {
@@ -153,7 +155,8 @@ header_entry read_entry(const std::filesystem::path& path, const std::string& na
   const std::string type_name = type.is_string() ? type.get<std::string>() : brief(type);
   if (type_name == "F32") entry.type = dtype::f32;
   else if (type_name == "F64") entry.type = dtype::f64;
-  else fail("has dtype " + type_name + "; only F32 and F64 are supported");
+  else if (type_name == "I64") entry.type = dtype::i64;
+  else fail("has dtype " + type_name + "; only F32, F64 and I64 are supported");
 
   const nlohmann::json& shape = value.at("shape");
   if (!is_unsigned_array(shape)) fail("has shape " + brief(shape) + ", not a list of non-negative integers");
@@ -197,6 +200,8 @@ parsed_header parse_header(const std::filesystem::path& path, std::string_view t
 
 // The tensors must tile the data section exactly: in offset order, each
 // starts where the previous one ends, and the last ends at the file's end.
+// Alignment is the writer's duty, not checked here: the reference reader does
+// not require it of a file, and these tensors are copied, never mapped.
 void check_layout(const std::filesystem::path& path, std::vector<header_entry>& entries, std::uint64_t data_size) {
   const auto fail = [&](const std::string& problem) { throw checkpoint_error(path, problem); };
   std::ranges::sort(entries, {}, [](const header_entry& e) { return std::pair(e.begin, e.end); });
@@ -263,12 +268,18 @@ void save_safetensors(const std::filesystem::path& path, std::span<const tensor_
       fail("shape " + detail::shape_text(tensor.shape) + " does not match its " + std::to_string(size) + " values");
   }
 
-  const std::string header = header_json(path, tensors, metadata);
+  // The data start 8-byte aligned and every 8-byte tensor's size is a multiple
+  // of 8, so putting them first aligns every tensor to its element size (the
+  // reference writer sorts by dtype for the same reason). Stable: the order
+  // given otherwise.
+  std::vector<tensor_view> laid_out(tensors.begin(), tensors.end());
+  std::ranges::stable_sort(laid_out, std::greater{}, [](const tensor_view& t) { return dtype_size(t.type()); });
+  const std::string header = header_json(path, laid_out, metadata);
   std::array<std::byte, 8> length{};
   for (std::size_t i = 0; i < 8; ++i) length[i] = static_cast<std::byte>(header.size() >> (8 * i));
 
   std::vector<std::span<const std::byte>> parts{length, std::as_bytes(std::span(header))};
-  for (const tensor_view& tensor : tensors)
+  for (const tensor_view& tensor : laid_out)
     parts.push_back(std::visit([](auto data) { return std::as_bytes(data); }, tensor.data));
   write_file_atomically<checkpoint_error>(path, parts);
 }
@@ -314,7 +325,8 @@ safetensors_file load_safetensors(const std::filesystem::path& path) {
       tensor.data = std::move(values);
     };
     if (e.type == dtype::f32) load(float{});
-    else load(double{});
+    else if (e.type == dtype::f64) load(double{});
+    else load(std::int64_t{});
   }
   return file;
 }

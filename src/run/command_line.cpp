@@ -74,7 +74,12 @@ bool parse_command_line(int argc, char** argv, recipe& r, run_options& o, int& e
   app.add_option("--log", o.log, "CSV of per-epoch metrics (default <checkpoint-dir>/log.csv)");
   app.add_option("--train-limit", r.train_limit, "train on the first N training images only (0: all)")
       ->check(count_from(0, any));
-  app.add_option("--evaluate", o.evaluate, "evaluate this checkpoint on the test set and stop")->check(CLI::ExistingFile);
+  CLI::Option* const init_from =
+      app.add_option("--init-from", r.init_from, "start from the weights of this state_dict (model.safetensors, a checkpoint, or PyTorch's)")
+          ->check(CLI::ExistingFile);
+  app.add_option("--evaluate", o.evaluate, "evaluate this checkpoint or state_dict on the test set and stop")
+      ->check(CLI::ExistingFile)
+      ->excludes(init_from);
   app.add_option("--misclassified", o.misclassified, "with --evaluate: draw the misclassified test images into this PNG");
   app.add_option("--predict", o.predict, "classify the image files given after the options with this checkpoint and stop")
       ->check(CLI::ExistingFile);

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <onnx/onnx_pb.h>
@@ -35,7 +36,9 @@ class graph_builder {
  public:
   graph_builder(onnx::GraphProto& graph, std::vector<tensor_slot> tensors, dynamic_shape input)
       : graph_(graph), tensors_(std::move(tensors)) {
-    for (const tensor_slot& t : tensors_) add_initializer(t);
+    // All but num_batches_tracked, of which BatchNormalization has no use.
+    for (const tensor_slot& t : tensors_)
+      if (std::holds_alternative<std::span<float>>(t.values)) add_initializer(t);
     flat_ = input.flat();
     describe(*graph_.add_input(), value_, input, flat_);
   }
@@ -106,7 +109,8 @@ class graph_builder {
     p.set_name(t.name);
     p.set_data_type(onnx::TensorProto::FLOAT);
     for (std::size_t d : t.shape) p.add_dims(static_cast<std::int64_t>(d));
-    p.mutable_float_data()->Add(t.values.begin(), t.values.end());
+    const std::span<float> values = std::get<std::span<float>>(t.values);
+    p.mutable_float_data()->Add(values.begin(), values.end());
   }
 
   // A float tensor [N, C, H, W] (or [N, C] if flat) with a symbolic batch, so any batch runs.

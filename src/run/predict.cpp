@@ -42,11 +42,11 @@ std::vector<class_score> top_classes(std::span<const float> probabilities, std::
 }
 
 pixel_moments load_trained_weights(const std::filesystem::path& weights, trainable& m) {
-  std::vector<double> ignored;
-  const auto normalisation = read_normalisation(weights, load_checkpoint(weights, m, ignored));
+  const auto normalisation = read_normalisation(weights, load_weights(weights, m));
   if (!normalisation)
-    throw checkpoint_error(weights, "records no normalisation of its training data (data_mean, data_std): "
-                                    "images cannot be normalised as the network expects");
+    throw checkpoint_error(weights, "records no normalisation of its training data (data_mean, data_std), as a "
+                                    "typenet checkpoint or model.safetensors does: images cannot be normalised as "
+                                    "the network expects");
   return *normalisation;
 }
 

@@ -58,7 +58,8 @@ inline std::vector<std::pair<std::string, std::string>> result_options(const rec
           {"rotate", exact_text(o.augment.rotation_degrees)},
           {"translate", exact_text(o.augment.translate_pixels)},
           {"crop-padding", exact_text(o.augment.crop_padding)},
-          {"train-limit", exact_text(o.train_limit)}};
+          {"train-limit", exact_text(o.train_limit)},
+          {"init-from", o.init_from}};
 }
 
 inline std::map<std::string, std::string> run_metadata(const recipe& o, const run_progress& p,

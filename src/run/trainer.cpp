@@ -177,21 +177,25 @@ class console_report final : public epoch_observer {
   }
 };
 
-// last.safetensors after every epoch (its rename commits the epoch), best.safetensors after the best.
+// After every epoch: model.safetensors (the weights, for PyTorch and --init-from),
+// then last.safetensors (its rename commits the epoch), and best.safetensors after
+// the best. The weights go first: a crash before the commit redoes the epoch,
+// which writes the same weights again.
 class checkpoint_writer final : public epoch_observer {
  public:
-  checkpoint_writer(std::filesystem::path last, std::filesystem::path best, trainable& m, detail::any_optimizer& optimizer,
-                    const recipe& r, const run_progress& progress, const pixel_moments& normalisation)
-      : last_(std::move(last)), best_(std::move(best)), m_(m), optimizer_(optimizer), recipe_(r), progress_(progress),
-        normalisation_(normalisation) {}
+  checkpoint_writer(const std::filesystem::path& dir, trainable& m, detail::any_optimizer& optimizer, const recipe& r,
+                    const run_progress& progress, const pixel_moments& normalisation)
+      : weights_(dir / "model.safetensors"), last_(dir / "last.safetensors"), best_(dir / "best.safetensors"), m_(m),
+        optimizer_(optimizer), recipe_(r), progress_(progress), normalisation_(normalisation) {}
   void epoch_done(const epoch_report& e) override {
+    save_weights(weights_, m_, {{"data_mean", exact_text(normalisation_.mean)}, {"data_std", exact_text(normalisation_.std)}});
     const auto metadata = run_metadata(recipe_, progress_, normalisation_);
     save_checkpoint(last_, m_, detail::optimizer_state(optimizer_), metadata);
     if (e.best) save_checkpoint(best_, m_, detail::optimizer_state(optimizer_), metadata);
   }
 
  private:
-  std::filesystem::path last_, best_;
+  std::filesystem::path weights_, last_, best_;
   trainable& m_;
   detail::any_optimizer& optimizer_;
   const recipe& recipe_;
@@ -277,8 +281,8 @@ run_progress resume_run(const std::filesystem::path& last, const std::filesystem
   const std::size_t needed = std::visit(
       [&](const auto& opt) { return opt.state_size(m.description().parameter_count); }, optimizer);
   if (state.size() != needed)
-    throw checkpoint_error(last, state.empty() ? "has no optimizer state ('optimizer.state'); resuming would restart "
-                                                 "the momentum from zero"
+    throw checkpoint_error(last, state.empty() ? "has no optimizer state ('" + std::string(optimizer_state_name) +
+                                                     "'); resuming would restart the momentum from zero"
                                                : "its optimizer state holds " + std::to_string(state.size()) +
                                                      " values, but " + r.optimizer + " needs " +
                                                      std::to_string(needed));
@@ -320,9 +324,15 @@ void train(const trainable_network& network, const recipe& r, const run_options&
   run_progress progress;
   if (o.resume && std::filesystem::exists(last)) {
     progress = resume_run(last, best, log, *m, optimizer, r, data.normalisation);
-  } else if (o.resume) {
-    log.restore(0, "");
-    std::printf("nothing to resume in %s yet (no last.safetensors): starting at epoch 1\n", dir.path().c_str());
+  } else {
+    if (o.resume) {
+      log.restore(0, "");
+      std::printf("nothing to resume in %s yet (no last.safetensors): starting at epoch 1\n", dir.path().c_str());
+    }
+    if (!r.init_from.empty()) {
+      load_weights(r.init_from, *m);
+      std::printf("starting from the weights of %s\n", r.init_from.c_str());
+    }
   }
   // Nothing of a diverged epoch is saved: the last checkpoint stays the last good one.
   const auto diverged = [&](const std::string& what, std::size_t epoch) {
@@ -334,7 +344,7 @@ void train(const trainable_network& network, const recipe& r, const run_options&
   };
 
   console_report console;
-  checkpoint_writer checkpoints(last, best, *m, optimizer, r, progress, data.normalisation);
+  checkpoint_writer checkpoints(dir.path(), *m, optimizer, r, progress, data.normalisation);
   csv_logger logger(log);
   final_report report(dir.path(), log_path, o.plot_misclassified, data.black, data.white);
   std::vector<epoch_observer*> observers = {&console, &checkpoints, &logger, &report};
@@ -451,8 +461,7 @@ void train(const trainable_network& network, const recipe& r, const run_options&
 void evaluate(const trainable_network& network, const run_options& o, const std::filesystem::path& checkpoint) {
   const auto threads = thread_limit(o.threads);
   const std::unique_ptr<trainable> m = network.make(1000);
-  std::vector<double> ignored;
-  const auto metadata = load_checkpoint(checkpoint, *m, ignored);
+  const auto metadata = load_weights(checkpoint, *m);
   const std::optional<pixel_moments> normalisation = read_normalisation(checkpoint, metadata);
   if (!normalisation)
     std::printf("%s does not record its data's normalisation: using the training set's\n", checkpoint.c_str());

@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>  // reads the header back, to check offsets
 #include <stb/stb_image.h>  // reads back our PNGs: checks how we call the encoder (size, channels, rows)
 
 #include <typenet/io/bitmap_font.hpp>
@@ -113,7 +114,7 @@ decoded_image decode_png(const fs::path& path, int channels = 0) {
 
 BOOST_AUTO_TEST_SUITE(safetensors)
 
-BOOST_AUTO_TEST_CASE(round_trip_keeps_names_order_shapes_values_and_metadata) {
+BOOST_AUTO_TEST_CASE(round_trip_keeps_names_shapes_values_and_metadata) {
   scratch_directory dir;
   const auto path = dir / "model.safetensors";
   const std::vector<float> weight{1.5f, -2.25f, 1e-30f, std::numeric_limits<float>::max(), 0.0f, -0.0f, 3.0f, 4.0f};
@@ -129,9 +130,9 @@ BOOST_AUTO_TEST_CASE(round_trip_keeps_names_order_shapes_values_and_metadata) {
   const auto file = load_safetensors(path);
   BOOST_TEST(file.metadata == metadata);
   BOOST_REQUIRE_EQUAL(file.tensors.size(), 3u);
-  BOOST_TEST(file.tensors[0].name == "conv1.weight");
-  BOOST_TEST(file.tensors[1].name == "conv1.bias");
-  BOOST_TEST(file.tensors[2].name == "grad");
+  BOOST_TEST(file.tensors[0].name == "grad");  // 8-byte tensors first, then the order given
+  BOOST_TEST(file.tensors[1].name == "conv1.weight");
+  BOOST_TEST(file.tensors[2].name == "conv1.bias");
   BOOST_TEST((file.at("conv1.weight").shape == std::vector<std::size_t>{2, 1, 2, 2}));
   BOOST_TEST((file.at("grad").type() == dtype::f64));
 
@@ -169,6 +170,31 @@ BOOST_AUTO_TEST_CASE(layout_is_byte_exact) {
   BOOST_TEST(header.size() == 56u);
   const std::string data("\x00\x00\x80\x3f\x00\x00\x00\xc0", 8);
   BOOST_TEST(read_bytes(path) == std::string("\x38\0\0\0\0\0\0\0", 8) + header + data);
+}
+
+// Reported: F64 optimizer state after 3 + 0 floats of network<input<3>, dense<1>>
+// started at byte 12 of the data. Every tensor must start at a multiple of its
+// element size, with no gap (the reference reader refuses gaps).
+BOOST_AUTO_TEST_CASE(every_tensor_starts_at_a_multiple_of_its_element_size) {
+  scratch_directory dir;
+  const auto path = dir / "aligned.safetensors";
+  const std::vector<float> weight{1, 2, 3};
+  const std::vector<double> state{0.5, 0.25};
+  const std::vector<std::int64_t> count{7};
+  save_safetensors(path, std::vector<tensor_view>{{"0.weight", {1, 3}, weight},
+                                                  {"0.num_batches_tracked", {}, count},
+                                                  {".optimizer.state", {2}, state}});
+  const std::string bytes = read_bytes(path);
+  std::uint64_t header_size = 0;
+  for (int i = 7; i >= 0; --i) header_size = header_size << 8 | static_cast<unsigned char>(bytes[i]);
+  const auto header = nlohmann::json::parse(bytes.substr(8, header_size));
+  BOOST_TEST(header_size % 8 == 0u);
+  for (const auto& [name, size] : {std::pair{"0.weight", 4u}, {"0.num_batches_tracked", 8u}, {".optimizer.state", 8u}})
+    BOOST_TEST(header.at(name).at("data_offsets")[0].get<std::uint64_t>() % size == 0u, name);
+  const auto file = load_safetensors(path);
+  BOOST_TEST(file.values<std::int64_t>("0.num_batches_tracked", {})[0] == 7);
+  BOOST_TEST(file.values<double>(".optimizer.state", {2})[1] == 0.25);
+  BOOST_TEST(file.values<float>("0.weight", {1, 3})[2] == 3.0f);
 }
 
 BOOST_AUTO_TEST_CASE(metadata_comes_first_and_strings_are_escaped) {
@@ -258,7 +284,7 @@ BOOST_AUTO_TEST_CASE(values_of_the_wrong_kind) {
             "has shape [1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0..., not a list"},  // quoted briefly
            {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8.0]}})", "tensor 'a' has data_offsets [0,8.0] that are not [begin, end]"},
            {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,1e999]}})", "malformed JSON header: number overflow"},
-           {R"({"a":{"dtype":null,"shape":[2],"data_offsets":[0,8]}})", "tensor 'a' has dtype null; only F32 and F64"},
+           {R"({"a":{"dtype":null,"shape":[2],"data_offsets":[0,8]}})", "tensor 'a' has dtype null; only F32, F64 and I64"},
            {R"({"a":[2]})", "tensor 'a' is not an object"},
            {R"({"__metadata__":{"epoch":3},"a":)" + tensor + "}", "the metadata's 'epoch' is 3, not a string"},
            {R"({"__metadata__":["epoch"],"a":)" + tensor + "}", "its __metadata__ is array, not an object"},
@@ -280,10 +306,20 @@ BOOST_AUTO_TEST_CASE(unicode_escapes_are_decoded) {
 
 BOOST_AUTO_TEST_CASE(unknown_dtype) {
   scratch_directory dir;
-  const auto path = dir / "i64.safetensors";
-  write_raw_safetensors(path, R"({"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", 8);
+  const auto path = dir / "i32.safetensors";
+  write_raw_safetensors(path, R"({"a":{"dtype":"I32","shape":[2],"data_offsets":[0,8]}})", 8);
   BOOST_CHECK_EXCEPTION(load_safetensors(path), checkpoint_error,
-                        names_file_and(path, "tensor 'a' has dtype I64; only F32 and F64 are supported"));
+                        names_file_and(path, "tensor 'a' has dtype I32; only F32, F64 and I64 are supported"));
+}
+
+// Reported: typenet refused a PyTorch state_dict for its num_batches_tracked, a 0-dimensional I64.
+BOOST_AUTO_TEST_CASE(i64_scalars_are_read) {
+  scratch_directory dir;
+  const auto path = dir / "i64.safetensors";
+  write_raw_safetensors(path, R"({"1.num_batches_tracked":{"dtype":"I64","shape":[],"data_offsets":[0,8]}})", 8);
+  const auto file = load_safetensors(path);
+  BOOST_TEST((file.at("1.num_batches_tracked").type() == dtype::i64));
+  BOOST_TEST(file.values<std::int64_t>("1.num_batches_tracked", {})[0] == 0);
 }
 
 BOOST_AUTO_TEST_CASE(missing_and_unknown_fields) {

@@ -384,8 +384,10 @@ BOOST_AUTO_TEST_CASE(a_full_tmpfs_fails_naming_the_file_and_keeps_the_previous_c
     const std::string block(4096, 'x');
     while (filler.write(block.data(), block.size())) {}
   }
+  const std::string weights_before = read_text(dir / "model.safetensors");
   const outcome r = run(run_args(dir, 2, {"--resume"}), s);
-  check_refusal(r, dir / "last.safetensors", "No space left on device");
+  check_refusal(r, dir / "model.safetensors", "No space left on device");  // the first file an epoch writes
+  BOOST_TEST(read_text(dir / "model.safetensors") == weights_before);
   BOOST_TEST(read_text(dir / "last.safetensors") == before);
   BOOST_TEST(epoch_of(dir / "last.safetensors") == 1u);
   BOOST_TEST(temporary_files(dir).empty());
@@ -576,16 +578,16 @@ BOOST_AUTO_TEST_CASE(non_finite_weights_or_statistics_are_refused) {
                        [](safetensors_file& f) { std::get<0>(tensor(f, "1.running_var").data)[0] = NAN; },
                        "tensor '1.running_var' holds nan at index 0");
   check_resume_refused("infinite momentum",
-                       [](safetensors_file& f) { std::get<1>(tensor(f, "optimizer.state").data)[7] = INFINITY; },
-                       "tensor 'optimizer.state' holds inf at index 7");
+                       [](safetensors_file& f) { std::get<1>(tensor(f, ".optimizer.state").data)[7] = INFINITY; },
+                       "tensor '.optimizer.state' holds inf at index 7");
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_or_short_optimizer_state_is_refused) {
-  check_resume_refused("no state", [](safetensors_file& f) { std::erase_if(f.tensors, [](auto& t) { return t.name == "optimizer.state"; }); },
+  check_resume_refused("no state", [](safetensors_file& f) { std::erase_if(f.tensors, [](auto& t) { return t.name == ".optimizer.state"; }); },
                        "has no optimizer state");
   check_resume_refused("short state",
                        [](safetensors_file& f) {
-                         auto& t = tensor(f, "optimizer.state");
+                         auto& t = tensor(f, ".optimizer.state");
                          std::get<1>(t.data).pop_back();
                          --t.shape[0];
                        },
@@ -597,6 +599,8 @@ BOOST_AUTO_TEST_CASE(every_option_that_changes_the_result_must_match_on_resume) 
   check_resume_refused("lr", {}, "was made with --lr 0.05, not 1000", {"--lr", "1000"});
   check_resume_refused("rotate", {}, "was made with --rotate 7, not 3", {"--rotate", "3"});
   check_resume_refused("momentum", {}, "was made with --momentum 0.9, not 0.8", {"--momentum", "0.8"});
+  const std::string weights = TYPENET_TEST_DATA_DIR "/t10k-labels-idx1-ubyte.gz";  // refused before it is read
+  check_resume_refused("init-from", {}, "was made with --init-from , not " + weights, {"--init-from", weights});
   const fs::path fashion = "/usr/share/datasets/fashion-mnist";  // scripts/setup installs it
   BOOST_REQUIRE_MESSAGE(fs::exists(fashion), fashion << " is missing: run scripts/setup");
   check_resume_refused("data", {}, "was trained on other data", {"--data", fashion.string()});

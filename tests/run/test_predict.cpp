@@ -119,6 +119,18 @@ BOOST_AUTO_TEST_CASE(the_trainer_predicts_what_evaluation_gives_each_digit) {
   BOOST_TEST(correct > digits / 2, correct << " of " << digits << " right: the network did not learn");
 }
 
+BOOST_AUTO_TEST_CASE(model_safetensors_predicts_as_the_checkpoint_does) {
+  const auto& [dir, checkpoint, pngs, evaluated, labels] = trained();
+  const std::vector<std::string> images(pngs.begin(), pngs.begin() + 20);
+  std::vector<std::string> from_checkpoint = {"--predict", checkpoint.string()}, from_model = {"--predict", (checkpoint.parent_path() / "model.safetensors").string()};
+  from_checkpoint.insert(from_checkpoint.end(), images.begin(), images.end());
+  from_model.insert(from_model.end(), images.begin(), images.end());
+  const run_result a = run_trainer(from_checkpoint, dir), b = run_trainer(from_model, dir);
+  BOOST_TEST_REQUIRE(a.exit_code == 0, a.err);
+  BOOST_TEST_REQUIRE(b.exit_code == 0, b.err);
+  BOOST_TEST(a.out == b.out);
+}
+
 BOOST_AUTO_TEST_CASE(a_predictor_gives_one_image_and_a_batch_the_same_probabilities) {
   const auto& [dir, checkpoint, pngs, evaluated, labels] = trained();
   predictor<net> p(checkpoint, 32);  // a batch of 120 runs in four

@@ -4,9 +4,12 @@
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
+#include <nlohmann/json.hpp>
 #include <typenet/io/safetensors.hpp>
 #include <typenet/run.hpp>
 #include <typenet/trainer_main.hpp>
@@ -97,6 +100,8 @@ BOOST_AUTO_TEST_CASE(resuming_gives_the_same_weights_as_not_stopping) {
     BOOST_TEST_CONTEXT(a.tensors[i].name) { BOOST_TEST((a.tensors[i].data == b.tensors[i].data)); }
   }
   BOOST_TEST(last_log_row(dir.path / "interrupted" / "log.csv").at(0) == 2);
+  // Every training batch counted, as PyTorch counts them, across the resume too: 2 epochs of 10.
+  BOOST_TEST(b.values<std::int64_t>("1.num_batches_tracked", {})[0] == 20);
 }
 
 BOOST_AUTO_TEST_CASE(a_checkpoint_of_another_network_is_refused) {
@@ -116,6 +121,135 @@ BOOST_AUTO_TEST_CASE(a_checkpoint_of_another_network_is_refused) {
                                  what.find("another network") != std::string::npos &&
                                  what.find("'0.weight' has shape [16,1,3,3]") != std::string::npos;
                         });
+}
+
+namespace {
+// The data offsets of a safetensors file's tensors, from its header.
+std::map<std::string, std::uint64_t> data_offsets(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::uint64_t size = 0;
+  in.read(reinterpret_cast<char*>(&size), 8);
+  std::string header(size, ' ');
+  in.read(header.data(), static_cast<std::streamsize>(size));
+  std::map<std::string, std::uint64_t> offsets;
+  const auto json = nlohmann::json::parse(header);
+  for (const auto& [name, entry] : json.items())
+    if (name != "__metadata__") offsets[name] = entry.at("data_offsets")[0].get<std::uint64_t>();
+  return offsets;
+}
+
+// ref11k after two training steps of one image each, its weights in dir/model.safetensors.
+struct saved_ref11k {
+  model_trainable<examples::ref11k> m{1};
+  std::filesystem::path path;
+  explicit saved_ref11k(const std::filesystem::path& dir) : path(dir / "model.safetensors") {
+    std::filesystem::create_directories(dir);
+    m.initialize(1);
+    const std::vector<float> image(28 * 28, 0.5f), label{3};
+    for (int step = 0; step < 2; ++step) m.train_step(image, label, 1, 0);
+    save_weights(path, m, {});
+  }
+};
+
+std::int64_t batches_tracked(trainable& m, const std::string& name) {
+  const auto slots = m.tensors();
+  return std::get<std::span<std::int64_t>>(std::ranges::find(slots, name, &tensor_slot::name)->values)[0];
+}
+
+// Loads `from`, lets `edit` change it, saves it as `to`.
+void rewrite(const std::filesystem::path& from, const std::filesystem::path& to,
+             const std::function<void(std::vector<tensor_view>&)>& edit) {
+  const safetensors_file file = load_safetensors(from);
+  std::vector<tensor_view> views;
+  for (const stored_tensor& t : file.tensors)
+    std::visit([&](const auto& values) { views.push_back({t.name, t.shape, std::span(values)}); }, t.data);
+  edit(views);
+  save_safetensors(to, views, file.metadata);
+}
+}  // namespace
+
+// Reported: PyTorch read the 32 tensors, but refused the file for its optimizer state, and
+// typenet refused PyTorch's for the six num_batches_tracked.
+BOOST_AUTO_TEST_CASE(the_weights_are_pytorchs_state_dict_with_num_batches_tracked) {
+  scratch_dir dir;
+  saved_ref11k saved(dir.path);
+  const safetensors_file file = load_safetensors(saved.path);
+  BOOST_TEST(file.tensors.size() == 32u + 6u);
+  std::size_t counts = 0;
+  for (const stored_tensor& t : file.tensors)
+    if (t.name.ends_with(".num_batches_tracked")) {
+      ++counts;
+      BOOST_TEST(file.values<std::int64_t>(t.name, {})[0] == 2, t.name);  // one per training forward
+    }
+  BOOST_TEST(counts == 6u);
+  BOOST_TEST(file.values<std::int64_t>("23.num_batches_tracked", {})[0] == 2);
+  BOOST_TEST(file.metadata.at("format") == "pt");
+
+  model_trainable<examples::ref11k> loaded(1);
+  load_weights(saved.path, loaded);
+  BOOST_TEST((loaded.parameters()[7] == saved.m.parameters()[7]));
+  BOOST_TEST(batches_tracked(loaded, "1.num_batches_tracked") == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_checkpoint_keeps_its_optimizer_state_aligned_under_a_name_no_state_dict_has) {
+  scratch_dir dir;
+  std::filesystem::create_directories(dir.path);
+  using three_to_one = network<input<3>, dense<1>>;  // 12 bytes of weights: the state started at byte 12
+  model_trainable<three_to_one> m(1);
+  m.initialize(1);
+  save_checkpoint(dir.path / "last.safetensors", m, std::vector<double>{0.5, 0.25, 0.125}, {});
+  const auto offsets = data_offsets(dir.path / "last.safetensors");
+  BOOST_TEST(offsets.size() == 2u);
+  BOOST_TEST(offsets.at(".optimizer.state") % 8 == 0u);
+  BOOST_TEST(offsets.at("0.weight") % 4 == 0u);
+  std::vector<double> state;
+  load_checkpoint(dir.path / "last.safetensors", m, state);
+  BOOST_TEST(state == (std::vector<double>{0.5, 0.25, 0.125}));
+  // Its own tensors are no state_dict's, so load_weights passes over them.
+  BOOST_CHECK_NO_THROW(load_weights(dir.path / "last.safetensors", m));
+}
+
+BOOST_AUTO_TEST_CASE(load_weights_refuses_another_state_dict_naming_the_file_and_the_tensor) {
+  scratch_dir dir;
+  saved_ref11k saved(dir.path);
+  const auto refused = [&](const std::string& what, const std::function<void(std::vector<tensor_view>&)>& edit,
+                           const std::string& problem) {
+    BOOST_TEST_CONTEXT(what) {
+      const auto path = dir.path / (what + ".safetensors");
+      rewrite(saved.path, path, edit);
+      model_trainable<examples::ref11k> m(1);
+      m.initialize(2);
+      const std::vector<float> before(m.parameters().begin(), m.parameters().end());
+      BOOST_CHECK_EXCEPTION(load_weights(path, m), checkpoint_error, [&](const checkpoint_error& e) {
+        const std::string said = e.what();
+        BOOST_TEST_INFO(said);
+        return said.starts_with(path.string() + ": ") && said.find(problem) != std::string::npos;
+      });
+      BOOST_TEST(std::ranges::equal(m.parameters(), before));  // a refused file changes nothing
+    }
+  };
+  const auto named = [](std::vector<tensor_view>& views, const std::string& name) -> tensor_view& {
+    return *std::ranges::find(views, name, &tensor_view::name);
+  };
+  refused("missing", [](auto& v) { std::erase_if(v, [](auto& t) { return t.name == "4.weight"; }); },
+          "has no tensor '4.weight'");
+  const std::vector<float> extra{1, 2};
+  refused("extra", [&](auto& v) { v.push_back({"29.bias", {2}, extra}); }, "has a tensor '29.bias', which this network has not");
+  refused("shape", [&](auto& v) { named(v, "27.weight").shape = {5, 32}; }, "tensor '27.weight' has shape [5,32]");
+  const std::vector<double> wide(16 * 9, 0.5);
+  refused("dtype", [&](auto& v) { named(v, "0.weight").data = std::span(wide); }, "tensor '0.weight' is F64, this network's is F32");
+  const std::vector<float> count{2};
+  refused("count dtype", [&](auto& v) { named(v, "1.num_batches_tracked").data = std::span(count); },
+          "tensor '1.num_batches_tracked' is F32, this network's is I64");
+  const std::vector<float> nan(16, NAN);
+  refused("NaN", [&](auto& v) { named(v, "5.running_var").data = std::span(nan); }, "tensor '5.running_var' holds nan");
+
+  // As PyTorch reads a state_dict without num_batches_tracked (an older one): the count starts at 0.
+  rewrite(saved.path, dir.path / "uncounted.safetensors",
+          [](auto& v) { std::erase_if(v, [](auto& t) { return t.name.ends_with("num_batches_tracked"); }); });
+  model_trainable<examples::ref11k> m(1);
+  load_weights(dir.path / "uncounted.safetensors", m);
+  BOOST_TEST(batches_tracked(m, "1.num_batches_tracked") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(a_loss_that_blows_up_stops_training_with_advice) {

@@ -1,12 +1,12 @@
 #pragma once
-// Checkpoints in Hugging Face's safetensors format, byte for byte as its
-// reference writer lays them out: an 8-byte little-endian header length N,
-// N bytes of JSON
+// Checkpoints in Hugging Face's safetensors format, laid out by its reference
+// writer's rules: an 8-byte little-endian header length N, N bytes of JSON
 //   {"__metadata__":{"epoch":"3"},"conv1.weight":{"dtype":"F32","shape":[16,1,3,3],"data_offsets":[0,576]}}
 // padded with spaces to a multiple of 8, then the tensors' little-endian bytes,
-// back to back in the order given. F32 (training) and F64 (gradient checks);
-// when mixing them, give F64 tensors first so their data stays 8-byte aligned
-// for readers that map the file.
+// back to back, 8-byte tensors (F64, I64) before 4-byte ones (F32) and in the
+// order given otherwise, so that every tensor starts at a multiple of its
+// element size (the header lists them in the same order). F32 (training), F64
+// (optimizer state, gradient checks), I64 (PyTorch's num_batches_tracked).
 //
 //   std::vector<float> w(16 * 9), b(16);
 //   typenet::save_safetensors("ckpt/last.safetensors",
@@ -42,7 +42,8 @@ public:
   using file_error::file_error;
 };
 
-enum class dtype { f32, f64 };
+// In the order of the alternatives of tensor_view::data and stored_tensor::data.
+enum class dtype { f32, f64, i64 };
 
 namespace detail {
 
@@ -51,25 +52,29 @@ std::string shape_text(std::span<const std::size_t> shape);
 
 }  // namespace detail
 
-constexpr std::string_view dtype_name(dtype type) { return type == dtype::f32 ? "F32" : "F64"; }
+constexpr std::string_view dtype_name(dtype type) {
+  return type == dtype::f32 ? "F32" : type == dtype::f64 ? "F64" : "I64";
+}
 constexpr std::size_t dtype_size(dtype type) { return type == dtype::f32 ? 4 : 8; }
+template <class Scalar>
+constexpr dtype dtype_of = std::is_same_v<Scalar, float> ? dtype::f32 : std::is_same_v<Scalar, double> ? dtype::f64 : dtype::i64;
 
 // A tensor to save; `data` is borrowed and must outlive the call.
 struct tensor_view {
   std::string name;
   std::vector<std::size_t> shape;
-  std::variant<std::span<const float>, std::span<const double>> data;
+  std::variant<std::span<const float>, std::span<const double>, std::span<const std::int64_t>> data;
 
-  dtype type() const { return data.index() == 0 ? dtype::f32 : dtype::f64; }
+  dtype type() const { return static_cast<dtype>(data.index()); }
 };
 
 // A tensor as loaded, owning its values.
 struct stored_tensor {
   std::string name;
   std::vector<std::size_t> shape;
-  std::variant<std::vector<float>, std::vector<double>> data;
+  std::variant<std::vector<float>, std::vector<double>, std::vector<std::int64_t>> data;
 
-  dtype type() const { return data.index() == 0 ? dtype::f32 : dtype::f64; }
+  dtype type() const { return static_cast<dtype>(data.index()); }
 };
 
 struct safetensors_file {
@@ -82,8 +87,8 @@ struct safetensors_file {
   // The values of `name`, checked to be of type Scalar and of `expected_shape`.
   template <class Scalar>
   std::span<const Scalar> values(std::string_view name, const std::vector<std::size_t>& expected_shape) const {
-    static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>);
-    const stored_tensor& tensor = checked(name, std::is_same_v<Scalar, float> ? dtype::f32 : dtype::f64, expected_shape);
+    static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double> || std::is_same_v<Scalar, std::int64_t>);
+    const stored_tensor& tensor = checked(name, dtype_of<Scalar>, expected_shape);
     return std::get<std::vector<Scalar>>(tensor.data);
   }
 

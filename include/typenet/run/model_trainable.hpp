@@ -4,7 +4,9 @@
 // library. This and the engine are all a trainer compiles for its network.
 //
 //   typenet::train(typenet::trainable_network_of<my_net>(), recipe, options);
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -41,9 +43,13 @@ class model_trainable final : public trainable {
 
   const network_description& description() const override { return description_of<Net>(); }
   std::size_t max_batch() const override { return model_.max_batch(); }
-  void initialize(std::uint64_t seed) override { model_.initialize(seed); }
+  void initialize(std::uint64_t seed) override {
+    model_.initialize(seed);
+    batches_tracked_ = {};
+  }
   float train_step(std::span<const float> inputs, std::span<const float> targets, std::size_t count,
                    std::uint64_t dropout_key) override {
+    for (std::int64_t& n : batches_tracked_) ++n;
     return model_.template train_forward_backward<Loss>(inputs, targets, count, dropout_key);
   }
   std::span<const float> outputs() override { return model_.outputs(); }
@@ -68,6 +74,8 @@ class model_trainable final : public trainable {
          for (const tensor_info& t : L::parameter_tensors) add(I, t, parameters().subspan(at, t.size())), at += t.size();
          at = Net::template buffer_offset<I>;
          for (const tensor_info& t : L::buffer_tensors) add(I, t, buffers().subspan(at, t.size())), at += t.size();
+         if constexpr (batch_statistics_layer<L>)
+           slots.push_back({std::to_string(I) + ".num_batches_tracked", {}, std::span(batches_tracked_).subspan(I, 1)});
        }()),
        ...);
     }(std::make_index_sequence<Net::depth>{});
@@ -78,6 +86,9 @@ class model_trainable final : public trainable {
 
  private:
   model<Net> model_;
+  // PyTorch's num_batches_tracked: each forward in training mode counts one in every
+  // layer; those that train on their batch's statistics (batch norm) store theirs.
+  std::array<std::int64_t, Net::depth> batches_tracked_{};
 };
 
 template <class Net, class Loss = nll_loss>

@@ -34,9 +34,10 @@ std::vector<float> output_probabilities(const network_description& network, std:
 // The k most probable classes, most probable first (of equal ones, the lower label).
 std::vector<class_score> top_classes(std::span<const float> probabilities, std::size_t k);
 
-// Loads a checkpoint's weights and running statistics into m (an optimizer state in it
-// is ignored) and returns the normalisation of the data it was trained on. A file that
-// records none is refused: its images could not be normalised as the network expects.
+// Loads a checkpoint's or a model.safetensors' weights and running statistics into m
+// (load_weights) and returns the normalisation of the data they were trained on. A file
+// that records none (PyTorch's) is refused: images could not be normalised as the
+// network expects.
 pixel_moments load_trained_weights(const std::filesystem::path& weights, trainable& m);
 
 // The trainer's --predict: reads and converts every image first (one that cannot be

@@ -35,6 +35,7 @@ struct recipe {
   augmentation augment{.rotation_degrees = 7};
   std::uint64_t seed = 1;
   std::size_t train_limit = 0;         // train on the first N training images only (0: all), for smoke tests
+  std::string init_from;               // start from this state_dict's weights (load_weights), not from `seed`'s
 };
 
 struct run_options {

@@ -15,6 +15,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "typenet/core/shape.hpp"
@@ -32,11 +33,13 @@ struct network_description {
   std::vector<layer_facts> layers;  // net::facts: each layer's kind, shapes, kernel, stride, padding (ONNX export)
 };
 
-// A tensor a checkpoint stores: its PyTorch name ("4.weight"), its shape and where its values live.
+// A tensor of PyTorch's state_dict of the equivalent nn.Sequential: its name
+// ("4.weight", "5.num_batches_tracked"), its shape and where its values live
+// (the weights and statistics, or batch norm's count of training batches).
 struct tensor_slot {
   std::string name;
   std::vector<std::size_t> shape;
-  std::span<float> values;
+  std::variant<std::span<float>, std::span<std::int64_t>> values;
 };
 
 class trainable {
@@ -64,7 +67,7 @@ class trainable {
   virtual std::span<float> parameters() = 0;
   virtual std::span<const float> gradients() = 0;
   virtual std::span<float> buffers() = 0;  // batch-norm running statistics
-  // Every tensor a checkpoint stores, in layer order: parameters, then each layer's buffers.
+  // PyTorch's state_dict, in layer order: each layer's parameters, then its buffers.
   virtual std::vector<tensor_slot> tensors() = 0;
 };
 

@@ -6,12 +6,17 @@ Run with the Debian interpreter (python3-torch 1.13): /usr/bin/python3 benchmark
 Prints `key value` lines:
   params              trainable parameters (must be 11312)
   train_images_per_s  batch 128, train mode, forward + NLL loss + backward + SGD(momentum 0.9) step
-  infer_images_per_s  batch 1000, eval mode, torch.no_grad()
-  latency_ms          batch 1, eval mode, torch.no_grad(), median of many single-image forwards
+  infer_images_per_s  batch 1000, eval mode, torch.no_grad(), PyTorch's own inference path at its best:
+                      torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model))), which
+                      folds batch norm into the convolutions and runs them in oneDNN (MKL-DNN)
+  latency_ms          batch 1, the same module, median of many single-image forwards
+  eager_infer_images_per_s, eager_latency_ms   the same in eager mode (the model as trained)
+  torch_version, mkldnn (oneDNN compiled in and enabled), blas (BLAS_INFO and the libblas.so.3 it loads)
 Random data (seeded); each throughput figure is the median over timed repeats after a warm-up.
 """
 import argparse
 import os
+import re
 import statistics
 import sys
 import time
@@ -97,6 +102,20 @@ def ref11k_macs(model):
     return total
 
 
+def blas_info():
+    """BLAS_INFO from the build settings, and the libblas.so.3 this process loaded ("generic" = that one)."""
+    info = re.search(r"BLAS_INFO=([^,]+)", torch.__config__.show())
+    lib = "?"
+    try:
+        for line in open("/proc/self/maps"):
+            if "libblas.so" in line or "libopenblas" in line:
+                lib = os.path.realpath(line.split()[-1])
+                break
+    except OSError:
+        pass
+    return f"{info.group(1) if info else '?'}:{lib}"
+
+
 def timed(fn, n):
     t0 = time.perf_counter()
     for _ in range(n):
@@ -130,26 +149,33 @@ def main():
     steps = max(20, args.steps)
     train = [steps * 128 / timed(train_step, steps) for _ in range(max(5, args.repeats))]
 
-    # Inference: batch 1000, eval mode.
+    # Inference: batch 1000 and batch 1 (latency: median of single forwards), eval mode, eager and frozen.
     model.eval()
     with torch.no_grad():
-        infer_step = lambda: model(x_infer)  # noqa: E731
-        timed(infer_step, 3)
-        infer = [5 * 1000 / timed(infer_step, 5) for _ in range(max(5, args.repeats))]
+        frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model, x_infer)))
+        assert torch.allclose(frozen(x_infer), model(x_infer), atol=1e-4), "the frozen module computes another net"
 
-        # Latency: batch 1, median of single forwards.
-        one_step = lambda: model(x_one)  # noqa: E731
-        timed(one_step, 50)
-        lat = [timed(one_step, 1) * 1e3 for _ in range(args.latency_runs)]
+        def infer_and_latency(m):
+            timed(lambda: m(x_infer), 3)
+            infer = [5 * 1000 / timed(lambda: m(x_infer), 5) for _ in range(max(5, args.repeats))]
+            timed(lambda: m(x_one), 50)
+            lat = [timed(lambda: m(x_one), 1) * 1e3 for _ in range(args.latency_runs)]
+            return statistics.median(infer), statistics.median(lat)
+
+        eager_infer, eager_lat = infer_and_latency(model)
+        infer, lat = infer_and_latency(frozen)
 
     print(f"threads {torch.get_num_threads()}")
     print(f"torch_version {torch.__version__}")
-    print(f"mkldnn {int(torch.backends.mkldnn.is_available())}")
+    print(f"mkldnn {int(torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled)}")
+    print(f"blas {blas_info()}")
     print(f"params {params}")
     print(f"macs_per_image {macs}")
     print(f"train_images_per_s {statistics.median(train):.1f}")
-    print(f"infer_images_per_s {statistics.median(infer):.1f}")
-    print(f"latency_ms {statistics.median(lat):.4f}")
+    print(f"infer_images_per_s {infer:.1f}")
+    print(f"latency_ms {lat:.4f}")
+    print(f"eager_infer_images_per_s {eager_infer:.1f}")
+    print(f"eager_latency_ms {eager_lat:.4f}")
     print(f"train_gflops {statistics.median(train) * 6 * macs * 1e-9:.2f}")
     return 0 if params == 11312 else 1
 

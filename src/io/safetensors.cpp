@@ -270,10 +270,13 @@ void save_safetensors(const std::filesystem::path& path, std::span<const tensor_
 
   // The data start 8-byte aligned and every 8-byte tensor's size is a multiple
   // of 8, so putting them first aligns every tensor to its element size (the
-  // reference writer sorts by dtype for the same reason). Stable: the order
-  // given otherwise.
-  std::vector<tensor_view> laid_out(tensors.begin(), tensors.end());
-  std::ranges::stable_sort(laid_out, std::greater{}, [](const tensor_view& t) { return dtype_size(t.type()); });
+  // reference writer sorts by dtype for the same reason). Widest first, each
+  // width in the order given (a stable sort by hand: libstdc++'s stable_sort
+  // warns under clang of its deprecated temporary buffer).
+  std::vector<tensor_view> laid_out;
+  for (std::size_t width = 8; width > 0; width /= 2)
+    for (const tensor_view& t : tensors)
+      if (dtype_size(t.type()) == width) laid_out.push_back(t);
   const std::string header = header_json(path, laid_out, metadata);
   std::array<std::byte, 8> length{};
   for (std::size_t i = 0; i < 8; ++i) length[i] = static_cast<std::byte>(header.size() >> (8 * i));

@@ -34,6 +34,8 @@ add_test(NAME package_consumer COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${PROJECT_BI
 # installs; scripts/download-mnist against a server on 127.0.0.1.
 add_test(NAME check_packages COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/check-packages ${PROJECT_BINARY_DIR})
 add_test(NAME download_mnist COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/test_download_mnist.sh)
+# benchmarks/compile_scaling still compiles (its network of one block): a header it names can move.
+add_test(NAME compile_scaling_compiles COMMAND bash ${PROJECT_SOURCE_DIR}/benchmarks/compile_scaling 1)
 # The trainer as a program: killed at random moments, starved of disk, given read-only
 # directories, diverging, and fed broken checkpoints (a tiny network, so each run takes seconds).
 typenet_add_trainer(fault_trainer HEADER run/fault_net.hpp NETWORK tests::fault_net)

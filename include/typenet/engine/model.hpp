@@ -261,7 +261,7 @@ class model {
   // Layer I's per-block sums (its scratch), before its batch kernel adds them.
   template <std::size_t I>
   void gather_block_sums() {
-    gather_blocks(scratch_.data(), plan::scratch_stride * sizeof(V), Net::template layer<I>::scratch_size * sizeof(V));
+    gather_blocks(scratch_.data(), plan::scratch_stride * sizeof(V), Net::template layer<I>::block_sums_size * sizeof(T));
   }
 
   // A batch of `count` samples, of which this process computes `share` (blocks);

@@ -44,7 +44,9 @@
 //                                      block's `in`; it leaves its sums in the block's scratch),
 //                                      then forward_batch once (which adds them up), then forward
 //                                      per block; backward likewise. They share what they need
-//                                      through `state`.
+//                                      through `state`. Such a layer declares block_sums_size, the
+//                                      scalars its block sums take at the start of the scratch
+//                                      (what processes sharing a batch exchange, block_exchange.hpp).
 // What only the layer knows is declared (layer_defaults gives the common answer):
 //   in_place                           it may write its output over its input: out[i] needs only
 //                                      in[i], and backward never reads `in`

@@ -1,7 +1,8 @@
 // Data-parallel training of ref11k at batch 128 on the processes of an MPI job:
 // images/s of the whole job and the time per step each process spends in the
 // exchange (gathering batch norm's sums, the gradient slices and the losses,
-// waiting for the others included). Prints `key value` lines on rank 0.
+// waiting for the others included), and those exchanges alone. Prints `key value`
+// lines on rank 0. ref11k's batch norms all have 16 channels.
 //   mpirun -np 2 build/benchmarks/mpi_ref11k --threads 1     (2 processes x 1 thread)
 //   build/benchmarks/mpi_ref11k --threads 2                  (1 process x 2 threads)
 // benchmarks/mpi compares the two, several rounds interleaved.
@@ -53,10 +54,33 @@ int main(int argc, char** argv) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double exchanging = (group.seconds_exchanging() - exchanged_before) / static_cast<double>(steps);
 
+  // A step's exchanges alone, every process starting each together: the cost of moving
+  // the bytes, without waiting for a slower process's compute.
+  constexpr std::size_t blocks = (batch + decltype(m)::lanes - 1) / decltype(m)::lanes;
+  constexpr std::size_t sums = [] {  // batch-norm sums per block, forward and backward
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < net::depth; ++i) n += net::facts[i].role == typenet::layer_role::normalization;
+    return n;
+  }();
+  std::vector<float> gradients(blocks * net::parameter_count), bn(blocks * 2 * 16), losses(blocks);
+  double alone = 0;
+  for (std::size_t k = 0; k < steps; ++k) {
+    group.total(0);  // together
+    const auto begin = std::chrono::steady_clock::now();
+    for (std::size_t layer = 0; layer < 2 * sums; ++layer) group.gather_values(std::span(bn), 2 * 16);
+    group.gather_values(std::span(gradients), net::parameter_count);
+    group.gather_values(std::span(losses), 1);
+    group.total(1);
+    alone += std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  }
+
   if (!group.writer()) return 0;
   std::printf("processes %zu\nthreads %zu\n", group.size(), threads);
   std::printf("train_images_per_s %.0f\n", static_cast<double>(batch * steps) / seconds);
   std::printf("step_ms %.3f\n", 1e3 * seconds / static_cast<double>(steps));
   std::printf("exchange_ms_per_step %.3f\n", 1e3 * exchanging);
-  std::printf("gradient_bytes_per_step %zu\n", ((batch + m.lanes - 1) / m.lanes) * net::parameter_count * sizeof(float));
+  std::printf("exchange_alone_ms_per_step %.3f\n", 1e3 * alone / static_cast<double>(steps));
+  std::printf("lanes %zu\n", decltype(m)::lanes);
+  std::printf("gradient_bytes_per_step %zu\n", blocks * net::parameter_count * sizeof(float));
+  std::printf("batch_norm_bytes_per_step %zu\n", 2 * sums * bn.size() * sizeof(float));
 }

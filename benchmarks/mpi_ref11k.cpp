@@ -1,7 +1,7 @@
 // Data-parallel training of ref11k at batch 128 on the processes of an MPI job:
 // images/s of the whole job and the time per step each process spends in the
-// exchange (gathering batch norm's sums, the gradient slices and the losses,
-// waiting for the others included), and those exchanges alone. Prints `key value`
+// exchange (gathering batch norm's sums and the losses, folding the gradient slices
+// along the chain of processes; waiting for the others included), and those exchanges alone. Prints `key value`
 // lines on rank 0. ref11k's batch norms all have 16 channels.
 //   mpirun -np 2 build/benchmarks/mpi_ref11k --threads 1     (2 processes x 1 thread)
 //   build/benchmarks/mpi_ref11k --threads 2                  (1 process x 2 threads)
@@ -62,13 +62,14 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < net::depth; ++i) n += net::facts[i].role == typenet::layer_role::normalization;
     return n;
   }();
-  std::vector<float> gradients(blocks * net::parameter_count), bn(blocks * 2 * 16), losses(blocks);
+  std::vector<float> slices(blocks * net::parameter_count), gradient(net::parameter_count), bn(blocks * 2 * 16),
+      losses(blocks);
   double alone = 0;
   for (std::size_t k = 0; k < steps; ++k) {
     group.total(0);  // together
     const auto begin = std::chrono::steady_clock::now();
     for (std::size_t layer = 0; layer < 2 * sums; ++layer) group.gather_values(std::span(bn), 2 * 16);
-    group.gather_values(std::span(gradients), net::parameter_count);
+    group.fold(gradient.data(), slices.data(), net::parameter_count, blocks);
     group.gather_values(std::span(losses), 1);
     group.total(1);
     alone += std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
@@ -81,6 +82,6 @@ int main(int argc, char** argv) {
   std::printf("exchange_ms_per_step %.3f\n", 1e3 * exchanging);
   std::printf("exchange_alone_ms_per_step %.3f\n", 1e3 * alone / static_cast<double>(steps));
   std::printf("lanes %zu\n", decltype(m)::lanes);
-  std::printf("gradient_bytes_per_step %zu\n", blocks * net::parameter_count * sizeof(float));
+  std::printf("gradient_bytes_per_link_per_step %zu\n", net::parameter_count * sizeof(float));
   std::printf("batch_norm_bytes_per_step %zu\n", 2 * sums * bn.size() * sizeof(float));
 }

@@ -1,16 +1,22 @@
 // The processes of an MPI job (Open MPI): data-parallel training's exchanges are
 // MPI collectives on MPI_COMM_WORLD, called from the main thread only.
 //
-// gather() is one MPI_Allgatherv, in place, of each process's units: every
-// process then holds every block's gradient slice (or batch-norm sums, or
-// losses) and adds them in block order itself, so the sum is the same for any
-// number of processes. (An MPI_Allreduce would add the processes' partial sums
-// in an order of its own, and the result would change with P.)
+// Sums over a batch must be the fold over its blocks in block order, whatever the
+// number of processes P (an MPI_Allreduce adds partial sums in an order of its
+// own, which changes with P). gather() is one MPI_Allgatherv, in place, of each
+// process's units: every process then holds every block's batch-norm sums (or
+// losses) and adds them itself; a few numbers a block, so its cost is latency.
+// fold() is a chain: process r receives the running sum of the blocks before its
+// own from r - 1, adds its blocks in order and sends it on; the last one with
+// blocks broadcasts the total. Each link carries one gradient (4 bytes a
+// parameter) whatever the batch, where gathering the slices would move one per
+// block; the price is P - 1 hops in a row.
 //
 // A process that fails ends the job: Open MPI's mpirun then stops the others
 // (SIGTERM), and each says so in one line before it exits.
 #include "mpi_processes.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -71,6 +77,13 @@ class mpi_processes final : public processes {
     seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
 
+  void fold(float* total, const float* units, std::size_t size, std::size_t count) override {
+    chain(total, units, size, count, MPI_FLOAT);
+  }
+  void fold(double* total, const double* units, std::size_t size, std::size_t count) override {
+    chain(total, units, size, count, MPI_DOUBLE);
+  }
+
   std::size_t total(std::size_t local) override {
     const auto start = std::chrono::steady_clock::now();
     unsigned long long value = local, sum = 0;
@@ -84,6 +97,21 @@ class mpi_processes final : public processes {
   void abandon(int exit_code) override { MPI_Abort(MPI_COMM_WORLD, exit_code); }
 
  private:
+  template <class T>
+  void chain(T* total, const T* units, std::size_t size, std::size_t count, MPI_Datatype type) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::size_t holders = std::min(size_, count);  // even_share gives the first ones the units
+    const int values = static_cast<int>(size), link = 0;
+    if (rank_ < holders) {
+      const int before = static_cast<int>(rank_) - 1, after = static_cast<int>(rank_) + 1;
+      if (rank_ > 0) check(MPI_Recv(total, values, type, before, link, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+      fold_units(total, units, size, share(count));
+      if (rank_ + 1 < holders) check(MPI_Send(total, values, type, after, link, MPI_COMM_WORLD));
+    }
+    check(MPI_Bcast(total, values, type, static_cast<int>(holders - 1), MPI_COMM_WORLD));
+    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
   // A failed collective (a process gone): this one cannot go on, nor finalize.
   void check(int result) {
     if (result == MPI_SUCCESS) return;

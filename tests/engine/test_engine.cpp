@@ -161,7 +161,8 @@ BOOST_AUTO_TEST_CASE(training_is_bit_identical_whatever_the_thread_count) {
 
 namespace {
 // P models in P threads sharing each batch as P processes would (block_exchange.hpp),
-// through memory: gather() publishes this thread's units, and after a barrier copies the others'.
+// through memory: gather() publishes this thread's units, and after a barrier copies the
+// others'; fold() gathers the units, then adds them all (the fold the processes' chain makes).
 class threads_exchange final : public block_exchange {
  public:
   struct shared {
@@ -182,6 +183,12 @@ class threads_exchange final : public block_exchange {
     for (std::size_t u = 0; u < units; ++u) std::memcpy(base + u * stride, s_.units.data() + u * width, width);
     s_.meeting.arrive_and_wait();
   }
+  void fold(float* total, const float* units, std::size_t size, std::size_t count) override {
+    std::vector<float> all(units, units + size * count);
+    gather(reinterpret_cast<std::byte*>(all.data()), size * sizeof(float), size * sizeof(float), count);
+    fold_units(total, all.data(), size, {0, count});
+  }
+  void fold(double*, const double*, std::size_t, std::size_t) override { throw std::logic_error("floats only"); }
 
  private:
   shared& s_;

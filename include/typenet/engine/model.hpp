@@ -220,7 +220,6 @@ class model {
 
     std::fill(block_gradients_.begin(), block_gradients_.begin() + batch_blocks_ * Net::parameter_count, T(0));
     run_backward(key);
-    gather_blocks(block_gradients_.data(), Net::parameter_count * sizeof(T), Net::parameter_count * sizeof(T));
     gather_blocks(losses.data(), sizeof(T), sizeof(T));
     reduce_gradients();
     T total = 0;
@@ -484,17 +483,15 @@ class model {
   }
 
   void reduce_gradients() {
-    std::copy_n(block_gradients_.begin(), Net::parameter_count, gradients_.begin());
-    for (std::size_t b = 1; b < batch_blocks_; ++b) {
-      const T* g = block_gradients_.data() + b * Net::parameter_count;
-      for (std::size_t p = 0; p < Net::parameter_count; ++p) gradients_[p] += g[p];
-    }
+    if (exchange_) exchange_->fold(gradients_.data(), block_gradients_.data(), Net::parameter_count, batch_blocks_);
+    else fold_units(gradients_.data(), block_gradients_.data(), Net::parameter_count, {0, batch_blocks_});
   }
 
   std::size_t max_blocks_;
   // The last batch: its blocks and samples, and this process's blocks of them
   // [first_block_, first_block_ + blocks_). Activations hold this process's blocks;
-  // the per-block sums (block_gradients_, scratch_, block_losses_) every block's.
+  // the per-block arrays (block_gradients_, scratch_, block_losses_) are indexed by
+  // the batch's blocks, and after a gather hold every block's sums.
   std::size_t batch_blocks_ = 0, count_ = 0, first_block_ = 0, blocks_ = 0;
   block_exchange* exchange_ = nullptr;
   std::vector<T> parameters_, gradients_, buffers_, state_;

@@ -23,7 +23,7 @@ class processes : public block_exchange {
   unit_range share(std::size_t units) const override { return even_share(units, rank(), size()); }
   // The sum over the processes of a count (exact in any order). A collective, as gather().
   virtual std::size_t total(std::size_t local) = 0;
-  // Seconds spent in gather() and total(), waiting for the others included.
+  // Seconds spent in gather(), fold() and total(), waiting for the others included.
   virtual double seconds_exchanging() const = 0;
   // gather() of `values`, `per_unit` of them a unit.
   template <class T>

@@ -132,7 +132,8 @@ BOOST_AUTO_TEST_CASE(only_rank_0_prints_and_writes_and_evaluation_gives_one_proc
     const outcome r = run(TYPENET_TORCH_TRAINER, processes,
                           {"--data", TYPENET_TEST_DATA_DIR, "--evaluate", (s / "one" / "last.safetensors").string()}, s);
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-    return r.out.substr(r.out.find("validation loss"), r.out.find('\n', r.out.find("validation loss")));
+    const std::size_t line = r.out.find("validation loss");
+    return r.out.substr(line, r.out.find('\n', line) - line);
   };
   BOOST_TEST(evaluated(2) == evaluated(0));
 }

@@ -51,8 +51,8 @@ class mpi_processes final : public processes {
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     rank_ = static_cast<std::size_t>(rank), size_ = static_cast<std::size_t>(size);
     stopped_line = "stopped: rank " + std::to_string(rank) + " of " + std::to_string(size) +
-                   " was ended by mpirun, another process of the run having failed; the checkpoints rank 0 "
-                   "committed remain (continue with --resume)\n";
+                   " was ended by mpirun (another process of the run failed, or the run was interrupted); "
+                   "the checkpoints rank 0 committed remain (continue with --resume)\n";
     std::signal(SIGTERM, stopped_by_mpirun);
   }
   ~mpi_processes() override { MPI_Finalize(); }

@@ -16,7 +16,9 @@
 //     void fold(float* total, const float* units, std::size_t size, std::size_t count) override {
 //       typenet::fold_units(total, units, size, {0, count});
 //     }
-//     void fold(double* total, const double* units, std::size_t size, std::size_t count) override { ... }
+//     void fold(double* total, const double* units, std::size_t size, std::size_t count) override {
+//       typenet::fold_units(total, units, size, {0, count});
+//     }
 //   };
 //   model.share_batches(&exchange);  // null, the default: this process computes every block
 #include <algorithm>

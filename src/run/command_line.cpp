@@ -77,12 +77,14 @@ bool parse_command_line(int argc, char** argv, recipe& r, run_options& o, int& e
   CLI::Option* const init_from =
       app.add_option("--init-from", r.init_from, "start from the weights of this state_dict (model.safetensors, a checkpoint, or PyTorch's)")
           ->check(CLI::ExistingFile);
-  app.add_option("--evaluate", o.evaluate, "evaluate this checkpoint or state_dict on the test set and stop")
-      ->check(CLI::ExistingFile)
-      ->excludes(init_from);
+  CLI::Option* const evaluate =
+      app.add_option("--evaluate", o.evaluate, "evaluate this checkpoint or state_dict on the test set and stop")
+          ->check(CLI::ExistingFile)
+          ->excludes(init_from);
   app.add_option("--misclassified", o.misclassified, "with --evaluate: draw the misclassified test images into this PNG");
   app.add_option("--predict", o.predict, "classify the image files given after the options with this checkpoint and stop")
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile)
+      ->excludes(evaluate);
   app.add_option("images", o.predict_images, "with --predict: image files (PNG, JPEG, BMP, ...), converted to the network's input");
   app.add_option("--top", o.top, "with --predict: the most probable classes printed per image")->check(count_from(1, 1'000'000));
   app.add_flag("--json", o.json, "with --predict: the predictions as one JSON document");

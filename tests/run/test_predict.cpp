@@ -203,6 +203,11 @@ BOOST_AUTO_TEST_CASE(a_file_that_is_not_an_image_is_refused_naming_it_before_any
   const run_result no_predict = run_trainer({pngs[0]}, dir);
   BOOST_TEST(no_predict.exit_code != 0);
   BOOST_TEST(no_predict.err.find("need --predict CHECKPOINT") != std::string::npos, no_predict.err);
+
+  // Two ways to stop without training are one too many.
+  const run_result both = run_trainer({"--predict", checkpoint.string(), "--evaluate", checkpoint.string(), pngs[0]}, dir);
+  BOOST_TEST(both.exit_code != 0);
+  BOOST_TEST(both.err == "error: --evaluate excludes --predict\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -13,6 +13,7 @@
 // error naming the layer's index, its type and the numbers (diagnostics.hpp).
 #include <array>
 #include <cstddef>
+#include <span>
 #include <string_view>
 #include <utility>
 
@@ -37,6 +38,20 @@ struct layer_facts {
   bool overwrites_input;                    // its output takes its input's memory (see layer.hpp)
   bool feeds_chain;                         // pointwise, and the next layer continues its chain:
                                             // its output is never stored (see layer.hpp)
+};
+
+// Where a tensor of the state_dict lives.
+enum class tensor_store { parameters, buffers, batches_tracked };
+
+// One tensor of the network's PyTorch state_dict, net::tensors[k] in state_dict order:
+// layer `layer`'s parameter or buffer `info` at `offset` in the flat parameters or
+// buffers, or (batches_tracked) the count of training batches of a layer that trains
+// on its batch's statistics, PyTorch's "<layer>.num_batches_tracked".
+struct tensor_facts {
+  std::size_t layer;
+  tensor_info info;
+  tensor_store store;
+  std::size_t offset;
 };
 
 namespace detail {
@@ -119,6 +134,24 @@ struct network {
     return f;
   }
 
+  template <std::size_t... I>
+  static constexpr auto collect_tensors(std::index_sequence<I...>) {
+    constexpr std::size_t count =
+        ((layer<I>::parameter_tensors.size() + layer<I>::buffer_tensors.size() + batch_statistics_layer<layer<I>>) + ...);
+    std::array<tensor_facts, count> t{};
+    std::size_t k = 0;
+    const auto add = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
+      std::size_t at = facts[J].parameter_offset;
+      for (const tensor_info& p : layer<J>::parameter_tensors) t[k++] = {J, p, tensor_store::parameters, at}, at += p.size();
+      at = facts[J].buffer_offset;
+      for (const tensor_info& b : layer<J>::buffer_tensors) t[k++] = {J, b, tensor_store::buffers, at}, at += b.size();
+      if (batch_statistics_layer<layer<J>>)
+        t[k++] = {J, {"num_batches_tracked", 0, {}}, tensor_store::batches_tracked, J};
+    };
+    (add(std::integral_constant<std::size_t, I>{}), ...);
+    return t;
+  }
+
   template <class F>
   static constexpr std::size_t total(F f) {
     std::size_t n = 0;
@@ -141,6 +174,8 @@ struct network {
   static constexpr std::size_t input_size = Input::size;
   static constexpr std::size_t output_size = output_shape::size;
 
+  static constexpr auto tensors = collect_tensors(std::make_index_sequence<depth>{});
+
   template <std::size_t I> static constexpr std::size_t parameter_offset = facts[I].parameter_offset;
   template <std::size_t I> static constexpr std::size_t buffer_offset = facts[I].buffer_offset;
 
@@ -152,5 +187,19 @@ struct network {
     return p;
   }();
 };
+
+// A network's facts as one value, views of its type's constants: what code compiled
+// once for every network reads (the summary, the run library's description, checkpoints).
+struct network_facts {
+  dynamic_shape input;
+  std::span<const layer_facts> layers;
+  std::span<const tensor_facts> tensors;
+  std::size_t parameter_count, buffer_count, multiply_adds, activation_size, receptive_field, output_size;
+};
+
+template <class Net>
+inline constexpr network_facts facts_of{Net::input_shape::value, Net::facts,           Net::tensors,
+                                        Net::parameter_count,    Net::buffer_count,    Net::multiply_adds,
+                                        Net::activation_size,    Net::receptive_field, Net::output_size};
 
 }  // namespace typenet

@@ -9,30 +9,18 @@
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <string>
 #include <utility>
 #include <vector>
 
 #include "typenet/learn/loss.hpp"
 #include "typenet/engine/model.hpp"
-#include "typenet/net/summary.hpp"
 #include "typenet/run/trainable.hpp"
 
 namespace typenet {
 
 template <class Net>
 const network_description& description_of() {
-  static const network_description d = [] {
-    using in = typename Net::input_shape;
-    network_description n{.input = in::value,
-                          .output_size = Net::output_size,
-                          .parameter_count = Net::parameter_count,
-                          .summary = summary<Net>()};
-    n.signature = "input " + in::value.text();
-    for (const layer_facts& l : Net::facts) n.signature += "; " + std::string(l.name) + " " + l.output_shape.text();
-    n.layers.assign(Net::facts.begin(), Net::facts.end());
-    return n;
-  }();
+  static const network_description d = describe(facts_of<Net>);
   return d;
 }
 
@@ -64,24 +52,7 @@ class model_trainable final : public trainable {
   std::span<float> buffers() override { return model_.buffers(); }
 
   std::vector<tensor_slot> tensors() override {
-    std::vector<tensor_slot> slots;
-    const auto add = [&](std::size_t layer, const tensor_info& t, std::span<float> values) {
-      slots.push_back({std::to_string(layer) + "." + std::string(t.name),
-                       std::vector<std::size_t>(t.dims.begin(), t.dims.begin() + t.rank), values});
-    };
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (([&] {
-         using L = typename Net::template layer<I>;
-         std::size_t at = Net::template parameter_offset<I>;
-         for (const tensor_info& t : L::parameter_tensors) add(I, t, parameters().subspan(at, t.size())), at += t.size();
-         at = Net::template buffer_offset<I>;
-         for (const tensor_info& t : L::buffer_tensors) add(I, t, buffers().subspan(at, t.size())), at += t.size();
-         if constexpr (batch_statistics_layer<L>)
-           slots.push_back({std::to_string(I) + ".num_batches_tracked", {}, std::span(batches_tracked_).subspan(I, 1)});
-       }()),
-       ...);
-    }(std::make_index_sequence<Net::depth>{});
-    return slots;
+    return state_dict_slots(Net::tensors, parameters(), buffers(), batches_tracked_);
   }
 
   model<Net>& engine() { return model_; }

@@ -34,6 +34,9 @@ struct network_description {
   std::vector<layer_facts> layers;  // net::facts: each layer's kind, shapes, kernel, stride, padding (ONNX export)
 };
 
+// The description of facts_of<Net>.
+network_description describe(const network_facts& net);
+
 // A tensor of PyTorch's state_dict of the equivalent nn.Sequential: its name
 // ("4.weight", "5.num_batches_tracked"), its shape and where its values live
 // (the weights and statistics, or batch norm's count of training batches).
@@ -42,6 +45,11 @@ struct tensor_slot {
   std::vector<std::size_t> shape;
   std::variant<std::span<float>, std::span<std::int64_t>> values;
 };
+
+// The state_dict of a network's tensors (net::tensors), over a model's flat parameters
+// and buffers and its per-layer counts of training batches.
+std::vector<tensor_slot> state_dict_slots(std::span<const tensor_facts> tensors, std::span<float> parameters,
+                                          std::span<float> buffers, std::span<std::int64_t> batches_tracked);
 
 class trainable {
  public:

@@ -69,3 +69,20 @@ target_link_libraries(torch_outputs PRIVATE typenet::run)
 add_test(NAME torch_both_ways COMMAND ${TYPENET_DEBIAN_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/run/test_torch.py
   $<TARGET_FILE:torch_trainer> $<TARGET_FILE:torch_outputs> ${PROJECT_SOURCE_DIR}/data/mnist
   ${CMAKE_CURRENT_BINARY_DIR}/torch_both_ways)
+# Data-parallel training under mpirun (a build with TYPENET_MPI): 2 and 4 processes against one,
+# bit for bit, resumed with another number of processes, and a killed rank. Under the sanitizers,
+# LeakSanitizer's suppressions name what Open MPI's libraries keep until exit (their allocations,
+# not typenet's); they match only with the slow unwinder, as those libraries keep no frame pointers.
+if(TYPENET_MPI)
+  typenet_test(run/test_mpi)
+  target_compile_definitions(test_mpi PRIVATE TYPENET_MPIEXEC="${MPIEXEC_EXECUTABLE}"
+    TYPENET_FAULT_TRAINER="$<TARGET_FILE:fault_trainer>" TYPENET_TORCH_TRAINER="$<TARGET_FILE:torch_trainer>")
+  add_dependencies(test_mpi fault_trainer torch_trainer)
+  # Two hosts as network namespaces with a veth pair, over TCP (root only; skipped elsewhere).
+  add_test(NAME mpi_two_hosts COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run/test_two_hosts.sh ${MPIEXEC_EXECUTABLE}
+    $<TARGET_FILE:fault_trainer> ${PROJECT_SOURCE_DIR}/data/mnist ${CMAKE_CURRENT_BINARY_DIR}/two_hosts
+    ${TYPENET_DEBIAN_PYTHON})
+  set_tests_properties(test_mpi mpi_two_hosts PROPERTIES
+    ENVIRONMENT "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/run/open_mpi.supp:fast_unwind_on_malloc=0")
+  set_tests_properties(mpi_two_hosts PROPERTIES SKIP_RETURN_CODE 77)
+endif()

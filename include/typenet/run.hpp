@@ -7,6 +7,7 @@
 #include "typenet/run/data_source.hpp"
 #include "typenet/run/model_trainable.hpp"
 #include "typenet/run/onnx_export.hpp"
+#include "typenet/run/processes.hpp"
 #include "typenet/run/recipe.hpp"
 #include "typenet/run/trainable.hpp"
 #include "typenet/run/trainer.hpp"

@@ -51,7 +51,6 @@ public:
 
   const std::filesystem::path& path() const { return path_; }
 
-private:
   // "runs/x/" names runs/x; kept as given, its aside copy would be runs/x/.<timestamp>.
   static std::filesystem::path without_trailing_slash(const std::filesystem::path& dir) {
     std::filesystem::path p = dir.lexically_normal();
@@ -59,6 +58,7 @@ private:
     return p;
   }
 
+private:
   [[noreturn]] void fail(const std::string& problem) const { throw file_error(path_, problem); }
 
   void lock() {

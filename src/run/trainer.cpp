@@ -26,12 +26,9 @@
 #include "typenet/run/command_line.hpp"
 #include "typenet/run/onnx_export.hpp"
 #include "typenet/run/predict.hpp"
+#include "typenet/run/processes.hpp"
 
 namespace typenet {
-
-namespace {
-
-}  // namespace
 
 void check_batch_fits(const trainable_network& network, std::size_t batch, std::size_t training_images) {
   if (batch > training_images)
@@ -57,11 +54,21 @@ struct evaluation {
   bool constant_output = false;  // every sample gave the same output
 };
 
-// Loss and accuracy on a whole data set, in evaluation mode.
-evaluation evaluate_on(trainable& m, const dataset& d) {
-  const std::size_t outputs = m.description().output_size;
-  const std::vector<float> labels(d.labels.begin(), d.labels.end());
-  const auto result = m.evaluate(d.pixels, labels, d.count);
+// Loss and accuracy on a whole data set, in evaluation mode. Each process evaluates
+// its share of the samples and gathers the others': a sample's numbers do not depend
+// on the batch it ran in, and the losses are added in sample order, so the numbers
+// are one process's.
+evaluation evaluate_on(trainable& m, const dataset& d, processes& group) {
+  const std::size_t outputs = m.description().output_size, image_size = d.image.size();
+  const unit_range mine = group.share(d.count);
+  const std::vector<float> labels(d.labels.begin() + mine.first, d.labels.begin() + mine.first + mine.count);
+  const auto share = m.evaluate(std::span(d.pixels).subspan(mine.first * image_size, mine.count * image_size), labels,
+                                mine.count);
+  trainable::evaluation result{std::vector<float>(d.count * outputs), std::vector<float>(d.count)};
+  std::ranges::copy(share.outputs, result.outputs.begin() + mine.first * outputs);
+  std::ranges::copy(share.losses, result.losses.begin() + mine.first);
+  group.gather_values(std::span(result.outputs), outputs);
+  group.gather_values(std::span(result.losses), 1);
   evaluation e;
   e.predictions.resize(d.count);
   std::size_t correct = 0;
@@ -266,7 +273,8 @@ class onnx_writer final : public epoch_observer {
 // optimizer state go into m and the optimizer, after checking that the run had
 // the same recipe and data; then what a crash may have left undone after that
 // epoch's checkpoint (best.safetensors, the log's row) is redone.
-run_progress resume_run(const std::filesystem::path& last, const std::filesystem::path& best, epoch_log& log,
+// Every process reads the checkpoint; the writer alone (the one with a log) repairs.
+run_progress resume_run(const std::filesystem::path& last, const std::filesystem::path& best, epoch_log* log,
                         trainable& m, detail::any_optimizer& optimizer, const recipe& r,
                         const pixel_moments& normalisation) {
   std::vector<double>& state = detail::optimizer_state(optimizer);
@@ -286,11 +294,32 @@ run_progress resume_run(const std::filesystem::path& last, const std::filesystem
                                                : "its optimizer state holds " + std::to_string(state.size()) +
                                                      " values, but " + r.optimizer + " needs " +
                                                      std::to_string(needed));
+  if (!log) return progress;
   if (progress.best_epoch == progress.epoch && !holds_epoch(best, progress.epoch))
     save_checkpoint(best, m, state, metadata);
-  log.restore(static_cast<int>(progress.epoch), progress.log_row);
+  log->restore(static_cast<int>(progress.epoch), progress.log_row);
   std::printf("resuming after epoch %zu from %s\n", progress.epoch, last.c_str());
   return progress;
+}
+
+// This run's processes; rank 0 alone prints.
+processes& join_run() {
+  processes& group = run_processes();
+  if (!group.writer() && !std::freopen("/dev/null", "w", stdout)) throw std::runtime_error("cannot silence stdout");
+  return group;
+}
+
+// Processes that resume must resume the same epoch: a checkpoint directory on a
+// file system each sees its own copy of would give them different weights.
+void check_same_epoch(processes& group, std::size_t epoch, const std::filesystem::path& dir) {
+  std::vector<std::size_t> epochs(group.size());
+  epochs[group.rank()] = epoch;
+  group.gather_values(std::span(epochs), 1);
+  for (std::size_t r = 1; r < epochs.size(); ++r)
+    if (epochs[r] != epochs[0])
+      throw std::runtime_error("rank " + std::to_string(r) + " found epoch " + std::to_string(epochs[r]) + " in " +
+                               dir.string() + ", rank 0 epoch " + std::to_string(epochs[0]) +
+                               ": --checkpoint-dir must be one directory that every process sees (a shared file system)");
 }
 
 tbb::global_control thread_limit(std::size_t threads) {
@@ -303,14 +332,19 @@ tbb::global_control thread_limit(std::size_t threads) {
 void train(const trainable_network& network, const recipe& r, const run_options& o, data_source& source,
            std::span<epoch_observer* const> extra_observers) {
   const auto threads = thread_limit(o.threads);
+  processes& group = join_run();
   const network_description& net = network.description;
   std::printf("%s\n", net.summary.c_str());
-  // Every file the run writes is checked before the data are read and before any epoch.
-  const run_directory dir(o.checkpoint_dir, o.resume);
-  const std::filesystem::path last = dir.path() / "last.safetensors", best = dir.path() / "best.safetensors";
-  const std::filesystem::path log_path = o.log ? std::filesystem::path(*o.log) : dir.path() / "log.csv";
-  epoch_log log(log_path);
-  if (o.export_onnx) check_onnx_path(*o.export_onnx);
+  if (group.size() > 1) std::printf("processes: %zu (mpirun), each computing a share of every batch\n", group.size());
+  // Every file the run writes is checked before the data are read and before any epoch; rank 0 alone writes.
+  std::optional<run_directory> writable;
+  if (group.writer()) writable.emplace(o.checkpoint_dir, o.resume);
+  const std::filesystem::path dir = run_directory::without_trailing_slash(o.checkpoint_dir);
+  const std::filesystem::path last = dir / "last.safetensors", best = dir / "best.safetensors";
+  const std::filesystem::path log_path = o.log ? std::filesystem::path(*o.log) : dir / "log.csv";
+  std::optional<epoch_log> log;
+  if (group.writer()) log.emplace(log_path);
+  if (o.export_onnx && group.writer()) check_onnx_path(*o.export_onnx);
   const loaded_data data = load_data(net, source, r.train_limit);
   const dataset& train_set = data.train;
   check_batch_fits(network, r.batch, train_set.count);
@@ -318,16 +352,17 @@ void train(const trainable_network& network, const recipe& r, const run_options&
   const std::size_t steps_per_epoch = (train_set.count + r.batch - 1) / r.batch;
 
   const std::unique_ptr<trainable> m = network.make(r.batch);
+  if (group.size() > 1) m->share_batches(&group);
   m->initialize(r.seed);
   detail::any_optimizer optimizer = detail::make_optimizer(r);
   const detail::any_schedule schedule = detail::make_schedule(r, steps_per_epoch);
   run_progress progress;
   if (o.resume && std::filesystem::exists(last)) {
-    progress = resume_run(last, best, log, *m, optimizer, r, data.normalisation);
+    progress = resume_run(last, best, log ? &*log : nullptr, *m, optimizer, r, data.normalisation);
   } else {
     if (o.resume) {
-      log.restore(0, "");
-      std::printf("nothing to resume in %s yet (no last.safetensors): starting at epoch 1\n", dir.path().c_str());
+      if (log) log->restore(0, "");
+      std::printf("nothing to resume in %s yet (no last.safetensors): starting at epoch 1\n", dir.c_str());
     }
     if (!r.init_from.empty()) {
       load_weights(r.init_from, *m);
@@ -343,14 +378,19 @@ void train(const trainable_network& network, const recipe& r, const run_options&
                                              : "no checkpoint was written"));
   };
 
+  if (group.size() > 1) check_same_epoch(group, progress.epoch, dir);
+
   console_report console;
-  checkpoint_writer checkpoints(dir.path(), *m, optimizer, r, progress, data.normalisation);
-  csv_logger logger(log);
-  final_report report(dir.path(), log_path, o.plot_misclassified, data.black, data.white);
-  std::vector<epoch_observer*> observers = {&console, &checkpoints, &logger, &report};
+  checkpoint_writer checkpoints(dir, *m, optimizer, r, progress, data.normalisation);
+  final_report report(dir, log_path, o.plot_misclassified, data.black, data.white);
+  std::optional<csv_logger> logger;
   std::optional<onnx_writer> onnx;
-  if (o.export_onnx) observers.push_back(&onnx.emplace(*o.export_onnx, *m, data.normalisation));
-  observers.insert(observers.end(), extra_observers.begin(), extra_observers.end());
+  std::vector<epoch_observer*> observers;
+  if (group.writer()) {
+    observers = {&console, &checkpoints, &logger.emplace(*log), &report};
+    if (o.export_onnx) observers.push_back(&onnx.emplace(*o.export_onnx, *m, data.normalisation));
+    observers.insert(observers.end(), extra_observers.begin(), extra_observers.end());
+  }
 
   std::vector<std::size_t> order(train_set.count);
   const std::size_t image_size = net.input.size();
@@ -374,22 +414,25 @@ void train(const trainable_network& network, const recipe& r, const run_options&
     for (std::size_t b = 0; b < steps_per_epoch; ++b) {
       const std::size_t step = (epoch - 1) * steps_per_epoch + b;
       const std::size_t n = std::min(r.batch, train_set.count - b * r.batch);
-      const std::span<const std::size_t> indices(order.data() + b * r.batch, n);
+      const unit_range mine = m->batch_share(n);  // this process's samples of the batch
+      const std::span<const std::size_t> indices(order.data() + b * r.batch + mine.first, mine.count);
       if (augmenting) {
         augment_batch(train_set.pixels.data(), indices, batch_pixels.data(), geometry, augment,
                       random_key(r.seed, stream::augment, epoch));
       } else {
-        for (std::size_t s = 0; s < n; ++s)
+        for (std::size_t s = 0; s < indices.size(); ++s)
           std::copy_n(train_set.pixels.begin() + indices[s] * image_size, image_size,
                       batch_pixels.begin() + s * image_size);
       }
-      for (std::size_t s = 0; s < n; ++s) batch_labels[s] = train_set.labels[indices[s]];
+      for (std::size_t s = 0; s < indices.size(); ++s) batch_labels[s] = train_set.labels[indices[s]];
 
       const float loss = m->train_step(batch_pixels, batch_labels, n, random_key(r.seed, stream::dropout, step));
       if (!std::isfinite(loss)) diverged("the loss became " + std::to_string(loss) + " at batch " + std::to_string(b + 1), epoch);
       const auto out = m->outputs();
-      for (std::size_t s = 0; s < n; ++s)
-        correct += argmax(out.subspan(s * net.output_size, net.output_size)) == train_set.labels[indices[s]];
+      std::size_t correct_here = 0;
+      for (std::size_t s = 0; s < indices.size(); ++s)
+        correct_here += argmax(out.subspan(s * net.output_size, net.output_size)) == train_set.labels[indices[s]];
+      correct += group.total(correct_here);
       loss_sum += loss, seen += n;
       if (b == 0) first_batch_loss = loss / n;
       if (step == 0) progress.initial_loss = loss / n;
@@ -416,7 +459,7 @@ void train(const trainable_network& network, const recipe& r, const run_options&
                epoch);
 
     // Training's loss can stay small while evaluation mode, on the running statistics, has collapsed.
-    last_eval = evaluate_on(*m, data.test);
+    last_eval = evaluate_on(*m, data.test, group);
     if (last_eval.constant_output && !test_images_equal)
       diverged("the network's output no longer depends on its input (all " + std::to_string(data.test.count) +
                    " test images give the same output)",
@@ -447,9 +490,12 @@ void train(const trainable_network& network, const recipe& r, const run_options&
 
   if (last_eval.predictions.empty()) {  // resumed a finished run: its report again (a crash may have cut it short)
     std::printf("the run finished its %zu epochs; its report again\n", r.epochs);
-    last_eval = evaluate_on(*m, data.test);
+    last_eval = evaluate_on(*m, data.test, group);
   }
   std::printf("final validation accuracy %.2f%%, best %.2f%%\n", last_eval.accuracy, progress.best_val_acc);
+  if (group.size() > 1)
+    std::printf("rank 0 spent %.2f s exchanging with the other processes (waiting for them included)\n",
+                group.seconds_exchanging());
   for (epoch_observer* observer : observers) observer->run_done(data.test, last_eval.predictions);
 }
 
@@ -460,6 +506,7 @@ void train(const trainable_network& network, const recipe& r, const run_options&
 
 void evaluate(const trainable_network& network, const run_options& o, const std::filesystem::path& checkpoint) {
   const auto threads = thread_limit(o.threads);
+  processes& group = join_run();
   const std::unique_ptr<trainable> m = network.make(1000);
   const auto metadata = load_weights(checkpoint, *m);
   const std::optional<pixel_moments> normalisation = read_normalisation(checkpoint, metadata);
@@ -467,10 +514,11 @@ void evaluate(const trainable_network& network, const run_options& o, const std:
     std::printf("%s does not record its data's normalisation: using the training set's\n", checkpoint.c_str());
   idx_directory source(find_data_dir(o.data, o.data_fallbacks));
   const loaded_data data = load_data(network.description, source, 0, normalisation);
-  const evaluation e = evaluate_on(*m, data.test);
+  const evaluation e = evaluate_on(*m, data.test, group);
   std::printf("%s: validation loss %.4f, accuracy %.2f%% (%zu images)\n", checkpoint.c_str(), e.loss, e.accuracy,
               data.test.count);
   print_confusion(data.test, e.predictions);
+  if (!group.writer()) return;
   if (o.misclassified)
     draw_misclassified(*o.misclassified, data.test, e.predictions, o.plot_misclassified, data.black, data.white);
   if (o.export_onnx) write_onnx(*o.export_onnx, *m, data.normalisation);
@@ -491,9 +539,11 @@ int trainer_program(int argc, char** argv, const trainable_network& network, rec
     return 0;
   } catch (const training_error& e) {
     std::fprintf(stderr, "%sstopped: %s\n", line_break, e.what());
+    run_processes().abandon(2);
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%serror: %s\n", line_break, e.what());
+    run_processes().abandon(1);
     return 1;
   }
 }

@@ -1,5 +1,7 @@
 // The engine's forward values against hand computations, batches of any size,
-// bit-identical results whatever the thread count, optimizers and schedules.
+// bit-identical results whatever the thread count or the processes sharing a batch,
+// optimizers and schedules.
+#include <barrier>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <cstring>
@@ -10,6 +12,7 @@
 #include <typenet/engine/model.hpp>
 #include <typenet/learn/optimizer.hpp>
 #include <typenet/learn/schedule.hpp>
+#include <thread>
 #include <typenet/typenet.hpp>
 #include <vector>
 
@@ -154,6 +157,87 @@ BOOST_AUTO_TEST_CASE(training_is_bit_identical_whatever_the_thread_count) {
   model<net> fresh(1);
   fresh.initialize(42);
   BOOST_TEST(std::memcmp(one.data(), fresh.parameters().data(), net::parameter_count * sizeof(float)) != 0);  // it trained
+}
+
+namespace {
+// P models in P threads sharing each batch as P processes would (block_exchange.hpp),
+// through memory: gather() publishes this thread's units, and after a barrier copies the
+// others'; fold() gathers the units, then adds them all (the fold the processes' chain makes).
+class threads_exchange final : public block_exchange {
+ public:
+  struct shared {
+    explicit shared(std::size_t processes) : meeting(static_cast<std::ptrdiff_t>(processes)), processes(processes) {}
+    std::barrier<> meeting;
+    std::size_t processes;
+    std::vector<std::byte> units;
+  };
+  threads_exchange(shared& s, std::size_t rank) : s_(s), rank_(rank) {}
+  unit_range share(std::size_t units) const override { return even_share(units, rank_, s_.processes); }
+  void gather(std::byte* base, std::size_t stride, std::size_t width, std::size_t units) override {
+    if (rank_ == 0) s_.units.resize(units * width);
+    s_.meeting.arrive_and_wait();
+    const unit_range mine = share(units);
+    for (std::size_t u = mine.first; u < mine.first + mine.count; ++u)
+      std::memcpy(s_.units.data() + u * width, base + u * stride, width);
+    s_.meeting.arrive_and_wait();
+    for (std::size_t u = 0; u < units; ++u) std::memcpy(base + u * stride, s_.units.data() + u * width, width);
+    s_.meeting.arrive_and_wait();
+  }
+  void fold(float* total, const float* units, std::size_t size, std::size_t count) override {
+    std::vector<float> all(units, units + size * count);
+    gather(reinterpret_cast<std::byte*>(all.data()), size * sizeof(float), size * sizeof(float), count);
+    fold_units(total, all.data(), size, {0, count});
+  }
+  void fold(double*, const double*, std::size_t, std::size_t) override { throw std::logic_error("floats only"); }
+
+ private:
+  shared& s_;
+  std::size_t rank_;
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_batch_shared_by_processes_trains_the_weights_of_one_process_bit_for_bit) {
+  using net = examples::ref11k;  // batch norm and dropout: every batch statistic and per-sample draw
+  random_sequence rng(12);
+  constexpr std::size_t count = 100;  // 13 blocks of 8 lanes, 7 of 16: uneven shares
+  std::vector<float> x(count * net::input_size), labels(count);
+  for (float& v : x) v = static_cast<float>(rng.uniform(-0.5, 2.5));
+  for (float& l : labels) l = static_cast<float>(rng.below(10));
+  const auto train = [&](model<net>& m, std::size_t batch) {
+    m.initialize(42);
+    sgd opt{.momentum = 0.9};
+    const unit_range mine = m.batch_share(batch);
+    float loss = 0;
+    for (std::uint64_t step = 0; step < 3; ++step) {
+      loss += m.train_forward_backward<nll_loss>(std::span<const float>(x).subspan(mine.first * net::input_size),
+                                                 std::span<const float>(labels).subspan(mine.first), batch, step);
+      opt.step(m.parameters(), std::span<const float>(m.gradients()), 0.05);
+    }
+    std::vector<float> trained(m.parameters().begin(), m.parameters().end());
+    trained.insert(trained.end(), m.buffers().begin(), m.buffers().end());
+    trained.push_back(loss);
+    return trained;
+  };
+  for (const std::size_t batch : {count, std::size_t{12}}) {  // 12: 2 blocks (1 of 16), so some processes get none
+    model<net> alone(count);
+    const std::vector<float> expected = train(alone, batch);
+    for (const std::size_t processes : {2u, 3u, 16u}) {
+      threads_exchange::shared meeting(processes);
+      std::vector<std::vector<float>> results(processes);
+      std::vector<std::thread> threads;
+      for (std::size_t r = 0; r < processes; ++r)
+        threads.emplace_back([&, r] {
+          threads_exchange exchange(meeting, r);
+          model<net> m(count);
+          m.share_batches(&exchange);
+          results[r] = train(m, batch);
+        });
+      for (std::thread& t : threads) t.join();
+      for (std::size_t r = 0; r < processes; ++r)
+        BOOST_TEST(std::memcmp(results[r].data(), expected.data(), expected.size() * sizeof(float)) == 0,
+                   "batch " << batch << ", process " << r << " of " << processes);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE(optimizers)

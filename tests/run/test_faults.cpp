@@ -30,6 +30,8 @@
 
 #include <typenet/io/safetensors.hpp>
 
+#include "trainer_options.hpp"
+
 namespace fs = std::filesystem;
 using namespace typenet;
 
@@ -144,20 +146,10 @@ boost::test_tools::assertion_result root_for_tmpfs(boost::unit_test::test_unit_i
 // A short run's options: 1,000 images in batches of 50, every random stream in
 // play; `more` adds options or replaces the values of these.
 std::vector<std::string> run_args(const fs::path& dir, int epochs, const std::vector<std::string>& more = {}) {
-  std::vector<std::string> a{"--data", TYPENET_TEST_DATA_DIR, "--checkpoint-dir", dir.string(), "--epochs",
-                             std::to_string(epochs), "--batch", "50", "--train-limit", "1000", "--translate", "1",
-                             "--seed", "3", "--threads", "2"};
-  for (std::size_t i = 0; i < more.size(); ++i) {
-    const auto given = std::ranges::find(a, more[i]);
-    const bool has_value = i + 1 < more.size() && !more[i + 1].starts_with("--");
-    if (given != a.end() && has_value) {
-      *(given + 1) = more[++i];
-    } else {
-      a.push_back(more[i]);
-      if (has_value) a.push_back(more[++i]);
-    }
-  }
-  return a;
+  return tests::with_options({"--data", TYPENET_TEST_DATA_DIR, "--checkpoint-dir", dir.string(), "--epochs",
+                              std::to_string(epochs), "--batch", "50", "--train-limit", "1000", "--translate", "1",
+                              "--seed", "3", "--threads", "2"},
+                             more);
 }
 
 outcome run(const std::vector<std::string>& args, const scratch_dir& s, rlim_t file_size_limit = RLIM_INFINITY) {

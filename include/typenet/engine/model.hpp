@@ -14,6 +14,10 @@
 // gradient slice; the slices are then added in block order. The decomposition
 // depends on the batch only, never on the thread count, so training is
 // bit-identical with 1, 2 or 16 threads.
+//
+// Several processes may train on one batch (share_batches, block_exchange.hpp):
+// each computes its share of the blocks, and every sum over the batch is still
+// the same fold over all of them in block order, so that too is bit-identical.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -31,6 +35,7 @@
 #include "typenet/net/layer.hpp"
 #include "typenet/core/pack.hpp"
 #include "typenet/core/random.hpp"
+#include "typenet/engine/block_exchange.hpp"
 #include "typenet/engine/plan.hpp"
 
 namespace typenet {
@@ -92,6 +97,17 @@ class model {
   std::span<T> buffers() { return buffers_; }
   std::span<const T> buffers() const { return buffers_; }
 
+  // Training steps from here on compute only this process's share of each batch's
+  // blocks, `exchange` giving them the others'; null: every block, in this process.
+  void share_batches(block_exchange* exchange) { exchange_ = exchange; }
+  // The samples of a training batch of `count` that this process computes: those
+  // whose inputs and targets train_forward_backward takes.
+  unit_range batch_share(std::size_t count) const {
+    const unit_range blocks = block_share((count + Lanes - 1) / Lanes);
+    const std::size_t first = std::min(blocks.first * Lanes, count);
+    return {first, std::min(blocks.count * Lanes, count - first)};
+  }
+
   // PyTorch's default initialisation, drawn from `seed` in layer order.
   void initialize(std::uint64_t seed) {
     random_sequence rng(random_key(seed, stream::init));
@@ -105,19 +121,20 @@ class model {
   // Runs `count` samples (sample-major, Net::input_size scalars each) forward and
   // returns their outputs, sample-major. `key` draws the dropout masks in training.
   std::span<const T> forward(std::span<const T> inputs, std::size_t count, mode run_mode, std::uint64_t key = 0) {
-    load(inputs, count);
+    load(inputs, count, {0, (count + Lanes - 1) / Lanes});
     run_forward(run_mode, key);
     return outputs();
   }
 
-  // The outputs of the last batch, sample-major.
+  // The outputs of the last batch (of this process's share of it), sample-major.
   std::span<const T> outputs() {
+    const std::size_t samples = local_samples();
     run_blocks([&](std::size_t b) {
       const V* y = activation<depth>(b);
-      for (std::size_t l = 0; l < Lanes && b * Lanes + l < count_; ++l)
+      for (std::size_t l = 0; l < Lanes && b * Lanes + l < samples; ++l)
         for (std::size_t e = 0; e < Net::output_size; ++e) outputs_[(b * Lanes + l) * Net::output_size + e] = y[e][l];
     });
-    return std::span<const T>(outputs_.data(), count_ * Net::output_size);
+    return std::span<const T>(outputs_.data(), samples * Net::output_size);
   }
 
   struct evaluation {
@@ -169,37 +186,41 @@ class model {
     return values;
   }
 
-  // One training step's forward and backward: leaves the gradient of the mean loss
-  // in gradients() and returns the summed loss. Targets: Loss::target_size scalars per sample.
+  // One training step's forward and backward over a batch of `count` samples:
+  // leaves the gradient of the mean loss in gradients() and returns the summed
+  // loss. Inputs and targets (Loss::target_size scalars per sample) are those of
+  // batch_share(count), all `count` samples in one process.
   template <class Loss>
   T train_forward_backward(std::span<const T> inputs, std::span<const T> targets, std::size_t count, std::uint64_t key) {
     constexpr std::size_t target_size = Loss::template target_size<Net::output_size>;
-    if (targets.size() < count * target_size)
-      throw std::invalid_argument("typenet: " + std::to_string(count) + " samples need " +
-                                  std::to_string(count * target_size) + " targets, got " + std::to_string(targets.size()));
-    load(inputs, count);
+    const std::size_t samples = batch_share(count).count;
+    if (targets.size() < samples * target_size)
+      throw std::invalid_argument("typenet: " + std::to_string(samples) + " samples need " +
+                                  std::to_string(samples * target_size) + " targets, got " + std::to_string(targets.size()));
+    load(inputs, count, block_share((count + Lanes - 1) / Lanes));
     run_forward(mode::train, key);
 
     // The loss's gradient at the output, per block; padding lanes give nothing.
     V* top = d_out_of<depth - 1>();
     std::vector<T>& losses = block_losses_;
-    losses.assign(blocks_, T(0));
+    losses.assign(batch_blocks_, T(0));
     const T scale = T(1) / static_cast<T>(count);
     run_blocks([&](std::size_t b) {
       V target[target_size];
       for (std::size_t e = 0; e < target_size; ++e)
         for (std::size_t l = 0; l < Lanes; ++l) {
           const std::size_t s = b * Lanes + l;
-          target[e][l] = s < count ? targets[s * target_size + e] : T(0);
+          target[e][l] = s < samples ? targets[s * target_size + e] : T(0);
         }
       V* grad = top + b * plan::largest_activation;
       const V e = Loss::template value<Net::output_size>(activation<depth>(b), target, grad, scale);
       for (std::size_t i = 0; i < Net::output_size; ++i) grad[i] *= valid_[b];
-      losses[b] = lane_sum(e * valid_[b]);
+      losses[first_block_ + b] = lane_sum(e * valid_[b]);
     });
 
-    std::fill(block_gradients_.begin(), block_gradients_.begin() + blocks_ * Net::parameter_count, T(0));
+    std::fill(block_gradients_.begin(), block_gradients_.begin() + batch_blocks_ * Net::parameter_count, T(0));
     run_backward(key);
+    gather_blocks(losses.data(), sizeof(T), sizeof(T));
     reduce_gradients();
     T total = 0;
     for (T l : losses) total += l;
@@ -226,22 +247,43 @@ class model {
     return activations_.data() + blocks_ * plan::activation_offset[I] + b * size;
   }
 
-  void load(std::span<const T> inputs, std::size_t count) {
+  unit_range block_share(std::size_t blocks) const { return exchange_ ? exchange_->share(blocks) : unit_range{0, blocks}; }
+  // The samples of the last batch this process holds.
+  std::size_t local_samples() const { return std::min(blocks_ * Lanes, count_ - std::min(first_block_ * Lanes, count_)); }
+
+  // Fills in the other processes' blocks of a per-block array (`width` bytes at
+  // base + b * stride for every block of the batch).
+  template <class U>
+  void gather_blocks(U* base, std::size_t stride, std::size_t width) {
+    if (exchange_) exchange_->gather(reinterpret_cast<std::byte*>(base), stride, width, batch_blocks_);
+  }
+  // Layer I's per-block sums (its scratch), before its batch kernel adds them.
+  template <std::size_t I>
+  void gather_block_sums() {
+    gather_blocks(scratch_.data(), plan::scratch_stride * sizeof(V), Net::template layer<I>::block_sums_size * sizeof(T));
+  }
+
+  // A batch of `count` samples, of which this process computes `share` (blocks);
+  // `inputs` holds the share's samples.
+  void load(std::span<const T> inputs, std::size_t count, unit_range share) {
     if (count == 0 || count > max_batch())
       throw std::invalid_argument("typenet: batch of " + std::to_string(count) + " samples; this model takes 1 to " +
                                   std::to_string(max_batch()));
-    if (inputs.size() < count * Net::input_size)
-      throw std::invalid_argument("typenet: " + std::to_string(count) + " samples need " +
-                                  std::to_string(count * Net::input_size) + " input scalars, got " +
-                                  std::to_string(inputs.size()));
-    blocks_ = (count + Lanes - 1) / Lanes;
+    batch_blocks_ = (count + Lanes - 1) / Lanes;
+    first_block_ = share.first;
+    blocks_ = share.count;
     count_ = count;
+    const std::size_t samples = local_samples();
+    if (inputs.size() < samples * Net::input_size)
+      throw std::invalid_argument("typenet: " + std::to_string(samples) + " samples need " +
+                                  std::to_string(samples * Net::input_size) + " input scalars, got " +
+                                  std::to_string(inputs.size()));
     run_blocks([&](std::size_t b) {
       V* x = activation<0>(b);
       for (std::size_t l = 0; l < Lanes; ++l) {
         const std::size_t s = b * Lanes + l;
-        valid_[b][l] = s < count ? T(1) : T(0);
-        if (s < count)
+        valid_[b][l] = s < samples ? T(1) : T(0);
+        if (s < samples)
           for (std::size_t e = 0; e < Net::input_size; ++e) x[e][l] = inputs[s * Net::input_size + e];
         else
           for (std::size_t e = 0; e < Net::input_size; ++e) x[e][l] = T(0);
@@ -253,17 +295,17 @@ class model {
   block_args<V, T> block_of(std::size_t b, mode run_mode, std::uint64_t key) {
     block_args<V, T> a{};
     a.params = parameters_.data() + Net::template parameter_offset<I>;
-    a.grads = block_gradients_.data() + b * Net::parameter_count + Net::template parameter_offset<I>;
+    a.grads = block_gradients_.data() + (first_block_ + b) * Net::parameter_count + Net::template parameter_offset<I>;
     a.buffers = buffers_.data() + Net::template buffer_offset<I>;
     a.in = activation<I>(b);
     a.out = activation<I + 1>(b);
-    a.scratch = scratch_.data() + b * plan::scratch_stride;
+    a.scratch = scratch_.data() + (first_block_ + b) * plan::scratch_stride;
     a.state = state_.data() + plan::state_offset[I];
     a.valid = valid_[b];
     a.run_mode = run_mode;
     a.split_channels = blocks_ < static_cast<std::size_t>(tbb::this_task_arena::max_concurrency());
     a.key = mix64(key + I);
-    a.first_sample = b * Lanes;
+    a.first_sample = (first_block_ + b) * Lanes;
     return a;
   }
 
@@ -280,7 +322,7 @@ class model {
     a.scratch_stride = plan::scratch_stride;
     a.gradient_stride = plan::largest_activation;
     a.valid = valid_.data();
-    a.blocks = blocks_;
+    a.blocks = batch_blocks_;
     a.samples = count_;
     a.run_mode = run_mode;
     return a;
@@ -299,6 +341,7 @@ class model {
     if constexpr (plan::batch_layer[First]) {
       if constexpr (First == 0)  // no segment before it to gather its sums
         run_blocks([&](std::size_t b) { Net::template layer<0>::forward_block_sums(block_of<0>(b, mode::train, key)); });
+      gather_block_sums<First>();
       Net::template layer<First>::forward_batch(batch_of<First>(mode::train));
     }
     constexpr std::size_t end = plan::next_barrier[First];
@@ -374,6 +417,7 @@ class model {
     if constexpr (plan::batch_layer[Top]) {
       if constexpr (Top == depth - 1)  // no segment above it to gather its sums
         run_blocks([&](std::size_t b) { backward_block_sums<Top>(b, key); });
+      gather_block_sums<Top>();
       batch_args<V, T> a = batch_of<Top>(mode::train);
       a.d_out = d_out_of<Top>();
       a.d_in = d_in_of<Top>();
@@ -439,15 +483,17 @@ class model {
   }
 
   void reduce_gradients() {
-    std::copy_n(block_gradients_.begin(), Net::parameter_count, gradients_.begin());
-    for (std::size_t b = 1; b < blocks_; ++b) {
-      const T* g = block_gradients_.data() + b * Net::parameter_count;
-      for (std::size_t p = 0; p < Net::parameter_count; ++p) gradients_[p] += g[p];
-    }
+    if (exchange_) exchange_->fold(gradients_.data(), block_gradients_.data(), Net::parameter_count, batch_blocks_);
+    else fold_units(gradients_.data(), block_gradients_.data(), Net::parameter_count, {0, batch_blocks_});
   }
 
   std::size_t max_blocks_;
-  std::size_t blocks_ = 0, count_ = 0;
+  // The last batch: its blocks and samples, and this process's blocks of them
+  // [first_block_, first_block_ + blocks_). Activations hold this process's blocks;
+  // the per-block arrays (block_gradients_, scratch_, block_losses_) are indexed by
+  // the batch's blocks, and after a gather hold every block's sums.
+  std::size_t batch_blocks_ = 0, count_ = 0, first_block_ = 0, blocks_ = 0;
+  block_exchange* exchange_ = nullptr;
   std::vector<T> parameters_, gradients_, buffers_, state_;
   std::vector<V> activations_, d_a_, d_b_, scratch_;
   std::vector<T> block_gradients_;

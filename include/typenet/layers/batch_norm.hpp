@@ -42,6 +42,7 @@ struct batch_norm {
     // Per block: two sums per channel. Kept through the step: mean, 1/std, the
     // batch's dgamma and dbeta, and the number of values per channel.
     static constexpr std::size_t scratch_size = 2 * c;
+    static constexpr std::size_t block_sums_size = 2 * c;  // scalars, whatever the lanes
     static constexpr std::size_t state_size = 4 * c + 1;
 
     template <class T>

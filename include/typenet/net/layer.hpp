@@ -44,7 +44,9 @@
 //                                      block's `in`; it leaves its sums in the block's scratch),
 //                                      then forward_batch once (which adds them up), then forward
 //                                      per block; backward likewise. They share what they need
-//                                      through `state`.
+//                                      through `state`. Such a layer declares block_sums_size, the
+//                                      scalars its block sums take at the start of the scratch
+//                                      (what processes sharing a batch exchange, block_exchange.hpp).
 // What only the layer knows is declared (layer_defaults gives the common answer):
 //   in_place                           it may write its output over its input: out[i] needs only
 //                                      in[i], and backward never reads `in`
@@ -134,7 +136,9 @@ struct block_args {
   std::uint64_t first_sample;  // index in the batch of lane 0
 };
 
-// What a batch-wide kernel sees: the blocks of the whole batch.
+// What a batch-wide kernel sees: the blocks of the whole batch. When processes
+// share the batch (block_exchange.hpp), `in` to `valid` hold this process's blocks
+// only, and `scratch` every block's sums, the other processes' gathered into it.
 template <class V, class T>
 struct batch_args {
   const T* params;
@@ -146,10 +150,10 @@ struct batch_args {
   const V* d_out;       // block b's at d_out + b * gradient_stride
   V* d_in;              // null when nobody needs it; block b's at d_in + b * gradient_stride
   std::size_t gradient_stride;
-  V* scratch;           // block b's scratch at scratch + b * scratch_stride
+  V* scratch;           // block b's scratch at scratch + b * scratch_stride, every block of the batch
   std::size_t scratch_stride;
   const V* valid;       // valid[b]: lane mask of block b
-  std::size_t blocks;
+  std::size_t blocks;   // of the whole batch
   std::size_t samples;  // valid lanes in all
   mode run_mode;
 };

@@ -41,6 +41,8 @@ class model_trainable final : public trainable {
     return model_.template train_forward_backward<Loss>(inputs, targets, count, dropout_key);
   }
   std::span<const float> outputs() override { return model_.outputs(); }
+  void share_batches(block_exchange* exchange) override { model_.share_batches(exchange); }
+  unit_range batch_share(std::size_t count) const override { return model_.batch_share(count); }
   evaluation evaluate(std::span<const float> inputs, std::span<const float> targets, std::size_t count) override {
     auto e = model_.template evaluate<Loss>(inputs, targets, count);
     return {std::move(e.outputs), std::move(e.losses)};

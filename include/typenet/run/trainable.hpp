@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "typenet/core/shape.hpp"
+#include "typenet/engine/block_exchange.hpp"
 #include "typenet/net/network.hpp"
 
 namespace typenet {
@@ -58,12 +59,17 @@ class trainable {
   virtual std::size_t max_batch() const = 0;
   // PyTorch's default initialisation, drawn from `seed`.
   virtual void initialize(std::uint64_t seed) = 0;
-  // Forward and backward in training mode over `count` samples (sample-major inputs, one
-  // target per sample); returns the summed loss and leaves the gradient in gradients().
+  // Forward and backward in training mode over a batch of `count` samples; returns the
+  // summed loss and leaves the gradient in gradients(). Inputs (sample-major) and targets
+  // (one per sample) are batch_share(count)'s, all `count` unless batches are shared.
   virtual float train_step(std::span<const float> inputs, std::span<const float> targets, std::size_t count,
                            std::uint64_t dropout_key) = 0;
-  // The outputs of the last train_step, sample-major.
+  // The outputs of the last train_step (its share's samples), sample-major.
   virtual std::span<const float> outputs() = 0;
+  // Data-parallel training (model.hpp): train steps compute this process's share of a
+  // batch's blocks, `exchange` gathering the others'; null: the whole batch here.
+  virtual void share_batches(block_exchange* exchange) = 0;
+  virtual unit_range batch_share(std::size_t count) const = 0;
 
   struct evaluation {
     std::vector<float> outputs;  // sample-major, description().output_size each

@@ -1,0 +1,141 @@
+// The processes of an MPI job (Open MPI): data-parallel training's exchanges are
+// MPI collectives on MPI_COMM_WORLD, called from the main thread only.
+//
+// Sums over a batch must be the fold over its blocks in block order, whatever the
+// number of processes P (an MPI_Allreduce adds partial sums in an order of its
+// own, which changes with P). gather() is one MPI_Allgatherv, in place, of each
+// process's units: every process then holds every block's batch-norm sums (or
+// losses) and adds them itself; a few numbers a block, so its cost is latency.
+// fold() is a chain: process r receives the running sum of the blocks before its
+// own from r - 1, adds its blocks in order and sends it on; the last one with
+// blocks broadcasts the total. Each link carries one gradient (4 bytes a
+// parameter) whatever the batch, where gathering the slices would move one per
+// block; the price is P - 1 hops in a row.
+//
+// A process that fails ends the job: Open MPI's mpirun then stops the others
+// (SIGTERM), and each says so in one line before it exits.
+#include "mpi_processes.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <mpi.h>
+#include <unistd.h>
+
+namespace typenet {
+
+namespace {
+
+// What a process stopped by mpirun writes (from a signal handler: prepared beforehand).
+std::string stopped_line;
+
+extern "C" void stopped_by_mpirun(int) {
+  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, stopped_line.data(), stopped_line.size());
+  ::_exit(3);
+}
+
+class mpi_processes final : public processes {
+ public:
+  mpi_processes() {
+    int provided = 0;
+    MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    int rank = 0, size = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    rank_ = static_cast<std::size_t>(rank), size_ = static_cast<std::size_t>(size);
+    stopped_line = "stopped: rank " + std::to_string(rank) + " of " + std::to_string(size) +
+                   " was ended by mpirun (another process of the run failed, or the run was interrupted); "
+                   "the checkpoints rank 0 committed remain (continue with --resume)\n";
+    std::signal(SIGTERM, stopped_by_mpirun);
+  }
+  ~mpi_processes() override { MPI_Finalize(); }
+
+  std::size_t rank() const override { return rank_; }
+  std::size_t size() const override { return size_; }
+
+  void gather(std::byte* base, std::size_t stride, std::size_t width, std::size_t units) override {
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<int> counts(size_), firsts(size_);
+    for (std::size_t r = 0; r < size_; ++r) {
+      const unit_range s = even_share(units, r, size_);
+      counts[r] = static_cast<int>(s.count), firsts[r] = static_cast<int>(s.first);
+    }
+    MPI_Datatype bytes = MPI_DATATYPE_NULL, unit = MPI_DATATYPE_NULL;  // `width` bytes, `stride` apart
+    MPI_Type_contiguous(static_cast<int>(width), MPI_BYTE, &bytes);
+    MPI_Type_create_resized(bytes, 0, static_cast<MPI_Aint>(stride), &unit);
+    MPI_Type_commit(&unit);
+    check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, base, counts.data(), firsts.data(), unit, MPI_COMM_WORLD));
+    MPI_Type_free(&unit);
+    MPI_Type_free(&bytes);
+    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
+  void fold(float* total, const float* units, std::size_t size, std::size_t count) override {
+    chain(total, units, size, count, MPI_FLOAT);
+  }
+  void fold(double* total, const double* units, std::size_t size, std::size_t count) override {
+    chain(total, units, size, count, MPI_DOUBLE);
+  }
+
+  std::size_t total(std::size_t local) override {
+    const auto start = std::chrono::steady_clock::now();
+    unsigned long long value = local, sum = 0;
+    check(MPI_Allreduce(&value, &sum, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, MPI_COMM_WORLD));
+    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return static_cast<std::size_t>(sum);
+  }
+
+  double seconds_exchanging() const override { return seconds_; }
+
+  void abandon(int exit_code) override { MPI_Abort(MPI_COMM_WORLD, exit_code); }
+
+ private:
+  template <class T>
+  void chain(T* total, const T* units, std::size_t size, std::size_t count, MPI_Datatype type) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::size_t holders = std::min(size_, count);  // even_share gives the first ones the units
+    const int values = static_cast<int>(size), link = 0;
+    if (rank_ < holders) {
+      const int before = static_cast<int>(rank_) - 1, after = static_cast<int>(rank_) + 1;
+      if (rank_ > 0) check(MPI_Recv(total, values, type, before, link, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+      fold_units(total, units, size, share(count));
+      if (rank_ + 1 < holders) check(MPI_Send(total, values, type, after, link, MPI_COMM_WORLD));
+    }
+    check(MPI_Bcast(total, values, type, static_cast<int>(holders - 1), MPI_COMM_WORLD));
+    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
+  // A failed collective (a process gone): this one cannot go on, nor finalize.
+  void check(int result) {
+    if (result == MPI_SUCCESS) return;
+    char text[MPI_MAX_ERROR_STRING];
+    int length = 0;
+    MPI_Error_string(result, text, &length);
+    std::fprintf(stderr, "stopped: rank %zu of %zu lost the other processes of the run (%.*s); the checkpoints rank 0 "
+                         "committed remain (continue with --resume)\n", rank_, size_, length, text);
+    MPI_Abort(MPI_COMM_WORLD, 3);
+  }
+
+  std::size_t rank_ = 0, size_ = 1;
+  double seconds_ = 0;
+};
+
+bool launched_by_mpirun() {
+  return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK") || std::getenv("PMI_RANK");
+}
+
+}  // namespace
+
+processes* mpi_job() {
+  static const std::unique_ptr<mpi_processes> job = launched_by_mpirun() ? std::make_unique<mpi_processes>() : nullptr;
+  return job.get();
+}
+
+}  // namespace typenet

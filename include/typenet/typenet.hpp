@@ -8,6 +8,7 @@
 #include "typenet/layers/batch_norm.hpp"
 #include "typenet/layers/conv.hpp"
 #include "typenet/layers/dense.hpp"
+#include "typenet/layers/depthwise_conv.hpp"
 #include "typenet/layers/dropout.hpp"
 #include "typenet/layers/elementwise.hpp"
 #include "typenet/layers/flatten.hpp"

@@ -48,7 +48,7 @@ class graph_builder {
     const std::string prefix = std::to_string(index) + ".";
     const std::string_view kind = l.name;
     // By name, not role: relu, sigmoid and tanh share a role but not an operator.
-    if (kind == "conv") {
+    if (kind == "conv" || kind == "depthwise_conv") {
       as_map(prefix, in);
       std::vector<std::string> inputs = {value_, prefix + "weight"};
       if (has_tensor(prefix + "bias")) inputs.push_back(prefix + "bias");
@@ -56,6 +56,7 @@ class graph_builder {
       ints(n, "kernel_shape", {l.kernel, l.kernel});
       ints(n, "strides", {l.stride, l.stride});
       ints(n, "pads", {l.padding, l.padding, l.padding, l.padding});
+      if (kind == "depthwise_conv") integer(n, "group", static_cast<std::int64_t>(in.channels));  // a group a channel
     } else if (kind == "dense") {
       as_matrix(prefix);
       std::vector<std::string> inputs = {value_, prefix + "weight"};  // [outputs][inputs], as PyTorch's

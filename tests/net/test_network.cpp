@@ -78,6 +78,17 @@ static_assert(network<input<7>, dense<5, bias::on>>::parameter_count == 40);
 static_assert(network<input<7>, dense<5, bias::on>>::facts[0].multiply_adds == 35);
 // Receptive field with a stride: 3, then (3 - 1) * 2 more for the second conv.
 static_assert(network<input<1, 16, 16>, conv<2, 3, 2>, conv<2, 3>>::receptive_field == 7);
+// A depthwise conv keeps the channels, a kernel each, and counts as a kernel for the receptive field.
+using separable = network<input<6, 9, 9>, depthwise_conv<3, 2, 1>, conv<4, 1>>;
+static_assert(std::is_same_v<separable::output_shape, shape<4, 5, 5>>);
+static_assert(separable::facts[0].parameter_count == 6 * 3 * 3);
+static_assert(separable::facts[0].multiply_adds == 6 * 3 * 3 * 5 * 5);
+static_assert(separable::receptive_field == 3);
+
+BOOST_AUTO_TEST_CASE(summary_names_a_depthwise_conv) {
+  const std::string text = summary<separable>();
+  BOOST_TEST(text.find("0    depthwise_conv   6x5x5                54      3     2        1,350") != std::string::npos);
+}
 
 BOOST_AUTO_TEST_CASE(summary_prints_every_layer_and_the_totals) {
   const std::string text = summary<ref11k>();

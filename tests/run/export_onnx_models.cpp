@@ -24,6 +24,7 @@ using conv_net = network<input<1, 28, 28>,
     conv<8, 3, 1, 1>, batch_norm, relu, dropout<0.05>,  // 8x28x28 (padding 1)
     max_pool<2>,                                        // 8x14x14
     conv<12, 1, 1, 0, bias::on>,                        // 12x14x14, a 1x1 transition with bias
+    depthwise_conv<3, 1, 1>,                            // 12x14x14, Conv with group = 12
     conv<16, 3, 1, 1>, batch_norm, relu,                // 16x14x14
     avg_pool<2>,                                        // 16x7x7
     conv<16, 3, 2, 1, bias::on>, relu,                  // 16x4x4 (stride 2)

@@ -36,6 +36,7 @@ def torch_net():
     return nn.Sequential(
         nn.Conv2d(1, 6, 3, 1, 1, bias=True), nn.BatchNorm2d(6), nn.ReLU(), nn.Dropout(0.1),
         nn.MaxPool2d(2),
+        nn.Conv2d(6, 6, 3, 1, 1, groups=6, bias=False),
         nn.Conv2d(6, 8, 4, 2, bias=False), nn.BatchNorm2d(8), nn.Tanh(),
         nn.AvgPool2d(2),
         nn.Flatten(),
@@ -140,7 +141,7 @@ def main(trainer, outputs, data, work):
     model.load_state_dict(state_dict(tensors), strict=True)
     print(f"ok: load_state_dict(strict=True) takes model.safetensors' {len(tensors)} tensors")
     counts = {n: v for n, v in tensors.items() if n.endswith("num_batches_tracked")}
-    check(sorted(counts) == ["1.num_batches_tracked", "11.num_batches_tracked", "6.num_batches_tracked"] and
+    check(sorted(counts) == ["1.num_batches_tracked", "12.num_batches_tracked", "7.num_batches_tracked"] and
           all(header[n]["dtype"] == "I64" and header[n]["shape"] == [] and int(v) == 100 for n, v in counts.items()),
           "num_batches_tracked of each batch norm: I64 scalars counting the 100 training batches")
     check_layout("model.safetensors", header)

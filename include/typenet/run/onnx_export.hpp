@@ -2,7 +2,7 @@
 // ONNX export: a trainable's network, with its trained weights and batch-norm
 // running statistics, as an ONNX model (opset 13) for inference elsewhere
 // (onnxruntime, OpenCV's DNN module, PyTorch's onnx2torch). Each layer becomes
-// its standard operator (conv: Conv, dense: Gemm with transB = 1, batch_norm:
+// its standard operator (conv: Conv, depthwise_conv: Conv with group = channels, dense: Gemm with transB = 1, batch_norm:
 // BatchNormalization, pools: MaxPool, AveragePool, GlobalAveragePool, ...);
 // dropout vanishes, as at inference. Initializers are named as the checkpoint
 // names its tensors ("0.weight", "1.running_mean").

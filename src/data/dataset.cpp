@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <stdexcept>
 
 #include "typenet/data/idx.hpp"
 
@@ -122,13 +121,6 @@ pixel_moments pixel_statistics(const dataset& data) {
   const auto n = static_cast<double>(data.pixels.size());
   const double mean = sum / n;
   return {mean, std::sqrt(std::max(0.0, sum_of_squares / n - mean * mean))};
-}
-
-void normalise(std::span<float> pixels, double mean, double std) {
-  if (!(std > 0)) throw std::invalid_argument("normalise: std must be positive");
-  const auto m = static_cast<float>(mean);
-  const auto s = static_cast<float>(std);
-  for (float& pixel : pixels) pixel = (pixel - m) / s;
 }
 
 void normalise(dataset& data, double mean, double std) { normalise(std::span<float>(data.pixels), mean, std); }

@@ -7,12 +7,15 @@
 #include <zlib.h>
 
 #include <array>
+#include <bit>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -226,6 +229,32 @@ BOOST_AUTO_TEST_CASE(uncompressed_files_load_identically) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Images were floats in [0, 1] normalised in place; kept as bytes, each byte's
+// float must be exactly what that gave, for results bit-identical to it.
+BOOST_AUTO_TEST_CASE(each_byte_normalises_to_the_float_that_normalising_floats_gave) {
+  for (const typenet::pixel_moments moments : {typenet::pixel_moments{0.1307, 0.3081}, typenet::pixel_moments{0.5, 0.25},
+                                               typenet::pixel_moments{0.13251460584233699, 0.31048024301644}}) {
+    const typenet::pixel_normalisation normalised(moments);
+    std::vector<float> floats(256);
+    for (std::size_t byte = 0; byte < 256; ++byte) floats[byte] = static_cast<float>(byte) / 255.0f;
+    typenet::normalise(floats, moments.mean, moments.std);
+    for (std::size_t byte = 0; byte < 256; ++byte) {
+      const float old_formula = (static_cast<float>(byte) / 255.0f - static_cast<float>(moments.mean)) /
+                                static_cast<float>(moments.std);
+      BOOST_TEST_CONTEXT("byte " << byte) {
+        BOOST_TEST(std::bit_cast<std::uint32_t>(normalised(static_cast<std::uint8_t>(byte))) ==
+                   std::bit_cast<std::uint32_t>(old_formula));
+        BOOST_TEST(std::bit_cast<std::uint32_t>(floats[byte]) == std::bit_cast<std::uint32_t>(old_formula));
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_std_that_is_not_positive_is_refused) {
+  BOOST_CHECK_THROW(typenet::pixel_normalisation({0.1, 0.0}), std::invalid_argument);
+  BOOST_CHECK_THROW(typenet::pixel_normalisation({0.1, std::nan("")}), std::invalid_argument);
+}
 
 BOOST_AUTO_TEST_SUITE(bad_files)
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "typenet/data/data_error.hpp"
+#include "typenet/data/pixel_normalisation.hpp"
 #include "typenet/core/shape.hpp"
 
 namespace typenet {
@@ -65,17 +66,10 @@ inline std::vector<std::filesystem::path> default_data_dirs() {
 std::filesystem::path find_data_dir(const std::optional<std::string>& from_command_line,
                                     const std::vector<std::filesystem::path>& fallbacks = default_data_dirs());
 
-struct pixel_moments {
-  double mean;
-  double std;
-};
-
 // Mean and (population) standard deviation over every pixel of every image.
 pixel_moments pixel_statistics(const dataset& data);
 
 // pixel = (pixel - mean) / std, in place; a black pixel becomes -mean / std.
 void normalise(dataset& data, double mean, double std);
-// The same for pixels of images outside a data set (an image to classify).
-void normalise(std::span<float> pixels, double mean, double std);
 
 }  // namespace typenet

@@ -165,19 +165,19 @@ void augment_image(const float* source, float* destination, dynamic_shape geomet
   augment_image(source, destination, geometry, drawn, fill, padded);
 }
 
-void augment_batch(const float* source_images, std::span<const std::size_t> indices,
-                   float* destination, dynamic_shape geometry, const augmentation& aug,
-                   std::uint64_t key) {
+void augment_batch(const std::uint8_t* source_images, const pixel_normalisation& normalised,
+                   std::span<const std::size_t> indices, float* destination, dynamic_shape geometry,
+                   const augmentation& aug, std::uint64_t key) {
   check_augmentation(aug, geometry);
   const std::size_t size = geometry.size();
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, indices.size(), 64),
                     [&](const tbb::blocked_range<std::size_t>& range) {
-                      std::vector<float> padded;
-                      for (std::size_t i = range.begin(); i != range.end(); ++i)
-                        augment_image(source_images + indices[i] * size,
-                                              destination + i * size, geometry,
-                                              draw_augmentation(aug, key, indices[i]), aug.fill,
-                                              padded);
+                      std::vector<float> source(size), padded;
+                      for (std::size_t i = range.begin(); i != range.end(); ++i) {
+                        normalised.convert(std::span(source_images + indices[i] * size, size), source.data());
+                        augment_image(source.data(), destination + i * size, geometry,
+                                      draw_augmentation(aug, key, indices[i]), aug.fill, padded);
+                      }
                     });
 }
 

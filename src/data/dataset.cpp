@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <stdexcept>
 
 #include "typenet/data/idx.hpp"
 
@@ -81,9 +80,7 @@ dataset load_idx_dataset(const std::filesystem::path& dir, std::string_view pref
                                         " is out of range: the network has " + std::to_string(most_classes) +
                                         " outputs (classes 0.." + std::to_string(most_classes - 1) + ")");
   data.classes = data.labels.empty() ? 0 : std::size_t{*std::ranges::max_element(data.labels)} + 1;
-  const std::vector<std::uint8_t> pixels = images.read_values();
-  data.pixels.resize(pixels.size());
-  std::ranges::transform(pixels, data.pixels.begin(), [](std::uint8_t value) { return static_cast<float>(value) / 255.0f; });
+  data.pixels = images.read_values();
   return data;
 }
 
@@ -115,7 +112,8 @@ std::filesystem::path find_data_dir(const std::optional<std::string>& from_comma
 
 pixel_moments pixel_statistics(const dataset& data) {
   double sum = 0, sum_of_squares = 0;
-  for (const float pixel : data.pixels) {
+  for (const std::uint8_t byte : data.pixels) {
+    const float pixel = static_cast<float>(byte) / 255.0f;  // as ToTensor gives it
     sum += pixel;
     sum_of_squares += static_cast<double>(pixel) * pixel;
   }
@@ -123,14 +121,5 @@ pixel_moments pixel_statistics(const dataset& data) {
   const double mean = sum / n;
   return {mean, std::sqrt(std::max(0.0, sum_of_squares / n - mean * mean))};
 }
-
-void normalise(std::span<float> pixels, double mean, double std) {
-  if (!(std > 0)) throw std::invalid_argument("normalise: std must be positive");
-  const auto m = static_cast<float>(mean);
-  const auto s = static_cast<float>(std);
-  for (float& pixel : pixels) pixel = (pixel - m) / s;
-}
-
-void normalise(dataset& data, double mean, double std) { normalise(std::span<float>(data.pixels), mean, std); }
 
 }  // namespace typenet

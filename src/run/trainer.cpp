@@ -54,16 +54,31 @@ struct evaluation {
   bool constant_output = false;  // every sample gave the same output
 };
 
+// The evaluation-mode outputs and losses of `samples` of a data set, normalised one
+// batch at a time (a sample's numbers do not depend on the batch it ran in).
+trainable::evaluation evaluate_in_batches(trainable& m, const dataset& d, unit_range samples,
+                                          const pixel_normalisation& normalised) {
+  const std::size_t image_size = d.image.size(), outputs = m.description().output_size;
+  trainable::evaluation all{std::vector<float>(samples.count * outputs), std::vector<float>(samples.count)};
+  std::vector<float> images(m.max_batch() * image_size);
+  for (std::size_t done = 0; done < samples.count; done += m.max_batch()) {
+    const std::size_t first = samples.first + done, n = std::min(m.max_batch(), samples.count - done);
+    normalised.convert(std::span(d.pixels).subspan(first * image_size, n * image_size), images.data());
+    const std::vector<float> labels(d.labels.begin() + first, d.labels.begin() + first + n);
+    const auto part = m.evaluate(images, labels, n);
+    std::ranges::copy(part.outputs, all.outputs.begin() + done * outputs);
+    std::ranges::copy(part.losses, all.losses.begin() + done);
+  }
+  return all;
+}
+
 // Loss and accuracy on a whole data set, in evaluation mode. Each process evaluates
-// its share of the samples and gathers the others': a sample's numbers do not depend
-// on the batch it ran in, and the losses are added in sample order, so the numbers
-// are one process's.
-evaluation evaluate_on(trainable& m, const dataset& d, processes& group) {
-  const std::size_t outputs = m.description().output_size, image_size = d.image.size();
+// its share of the samples and gathers the others': the losses are added in sample
+// order, so the numbers are one process's.
+evaluation evaluate_on(trainable& m, const dataset& d, const pixel_normalisation& normalised, processes& group) {
+  const std::size_t outputs = m.description().output_size;
   const unit_range mine = group.share(d.count);
-  const std::vector<float> labels(d.labels.begin() + mine.first, d.labels.begin() + mine.first + mine.count);
-  const auto share = m.evaluate(std::span(d.pixels).subspan(mine.first * image_size, mine.count * image_size), labels,
-                                mine.count);
+  const auto share = evaluate_in_batches(m, d, mine, normalised);
   trainable::evaluation result{std::vector<float>(d.count * outputs), std::vector<float>(d.count)};
   std::ranges::copy(share.outputs, result.outputs.begin() + mine.first * outputs);
   std::ranges::copy(share.losses, result.losses.begin() + mine.first);
@@ -95,31 +110,29 @@ bool all_images_equal(const dataset& d) {
 
 struct loaded_data {
   dataset train, test;
-  pixel_moments normalisation{};
-  float black = 0, white = 1;  // pixel values after normalisation
+  pixel_moments normalisation;
+  pixel_normalisation normalised;  // of normalisation: each byte's float
+  float black, white;              // pixel values after normalisation
 };
 
 // Normalised with `normalisation` if given (a checkpoint's), else the training set's.
 loaded_data load_data(const network_description& network, data_source& source, std::size_t train_limit,
                       std::optional<pixel_moments> normalisation = {}) {
-  loaded_data d;
-  d.train = source.training_set(network.input, network.output_size);
-  d.test = source.test_set(network.input, network.output_size);
-  if (train_limit > 0 && train_limit < d.train.count) {
-    d.train.count = train_limit;
-    d.train.pixels.resize(train_limit * network.input.size());
-    d.train.labels.resize(train_limit);
+  dataset train = source.training_set(network.input, network.output_size);
+  dataset test = source.test_set(network.input, network.output_size);
+  if (train_limit > 0 && train_limit < train.count) {
+    train.count = train_limit;
+    train.pixels.resize(train_limit * network.input.size());
+    train.pixels.shrink_to_fit();  // the images left out are freed
+    train.labels.resize(train_limit);
+    train.labels.shrink_to_fit();
   }
   // Normalised with the training set's statistics, as torchvision's Normalize(mean, std).
-  const pixel_moments m = normalisation ? *normalisation : pixel_statistics(d.train);
-  d.normalisation = m;
-  normalise(d.train, m.mean, m.std);
-  normalise(d.test, m.mean, m.std);
-  d.black = static_cast<float>(-m.mean / m.std);
-  d.white = static_cast<float>((1 - m.mean) / m.std);
+  const pixel_moments m = normalisation ? *normalisation : pixel_statistics(train);
   std::printf("data: %s (%zu training, %zu test images, %zu classes; mean %.4f, std %.4f)\n", source.name().c_str(),
-              d.train.count, d.test.count, std::max(d.train.classes, d.test.classes), m.mean, m.std);
-  return d;
+              train.count, test.count, std::max(train.classes, test.classes), m.mean, m.std);
+  return {std::move(train), std::move(test), m, pixel_normalisation(m), static_cast<float>(-m.mean / m.std),
+          static_cast<float>((1 - m.mean) / m.std)};
 }
 
 void print_confusion(const dataset& d, std::span<const std::size_t> predictions) {
@@ -138,14 +151,15 @@ void print_confusion(const dataset& d, std::span<const std::size_t> predictions)
 }
 
 // The course's "difficult inputs": misclassified test images with true and predicted labels.
-void draw_misclassified(const std::filesystem::path& png, const dataset& test, std::span<const std::size_t> predictions,
-                        std::size_t most, float lo, float hi) {
+void draw_misclassified(const std::filesystem::path& png, const dataset& test, const pixel_normalisation& normalised,
+                        std::span<const std::size_t> predictions, std::size_t most, float lo, float hi) {
   const std::size_t size = test.image.size();
   std::vector<float> images;
   std::vector<std::string> captions;
   for (std::size_t i = 0; i < test.count && captions.size() < most; ++i)
     if (predictions[i] != test.labels[i]) {
-      images.insert(images.end(), test.pixels.begin() + i * size, test.pixels.begin() + (i + 1) * size);
+      images.resize(images.size() + size);
+      normalised.convert(test.image_bytes(i), images.data() + images.size() - size);
       captions.push_back(std::to_string(test.labels[i]) + ">" + std::to_string(predictions[i]));
     }
   if (captions.empty()) return;
@@ -222,11 +236,13 @@ class csv_logger final : public epoch_observer {
 // The run's report: the final accuracy, the confusion matrix, the misclassified grid and the curves.
 class final_report final : public epoch_observer {
  public:
-  final_report(std::filesystem::path dir, std::filesystem::path log, std::size_t most_pictured, float black, float white)
-      : dir_(std::move(dir)), log_(std::move(log)), most_(most_pictured), black_(black), white_(white) {}
+  final_report(std::filesystem::path dir, std::filesystem::path log, std::size_t most_pictured,
+               const pixel_normalisation& normalised, float black, float white)
+      : dir_(std::move(dir)), log_(std::move(log)), most_(most_pictured), normalised_(normalised), black_(black),
+        white_(white) {}
   void run_done(const dataset& test, std::span<const std::size_t> predictions) override {
     print_confusion(test, predictions);
-    draw_misclassified(dir_ / "misclassified.png", test, predictions, most_, black_, white_);
+    draw_misclassified(dir_ / "misclassified.png", test, normalised_, predictions, most_, black_, white_);
     try {
       plot_training_curves(log_, dir_ / "curves.png");
       std::printf("curves: %s\n", (dir_ / "curves.png").c_str());
@@ -238,6 +254,7 @@ class final_report final : public epoch_observer {
  private:
   std::filesystem::path dir_, log_;
   std::size_t most_;
+  const pixel_normalisation& normalised_;
   float black_, white_;
 };
 
@@ -382,7 +399,7 @@ void train(const trainable_network& network, const recipe& r, const run_options&
 
   console_report console;
   checkpoint_writer checkpoints(dir, *m, optimizer, r, progress, data.normalisation);
-  final_report report(dir, log_path, o.plot_misclassified, data.black, data.white);
+  final_report report(dir, log_path, o.plot_misclassified, data.normalised, data.black, data.white);
   std::optional<csv_logger> logger;
   std::optional<onnx_writer> onnx;
   std::vector<epoch_observer*> observers;
@@ -417,12 +434,11 @@ void train(const trainable_network& network, const recipe& r, const run_options&
       const unit_range mine = m->batch_share(n);  // this process's samples of the batch
       const std::span<const std::size_t> indices(order.data() + b * r.batch + mine.first, mine.count);
       if (augmenting) {
-        augment_batch(train_set.pixels.data(), indices, batch_pixels.data(), geometry, augment,
+        augment_batch(train_set.pixels.data(), data.normalised, indices, batch_pixels.data(), geometry, augment,
                       random_key(r.seed, stream::augment, epoch));
       } else {
         for (std::size_t s = 0; s < indices.size(); ++s)
-          std::copy_n(train_set.pixels.begin() + indices[s] * image_size, image_size,
-                      batch_pixels.begin() + s * image_size);
+          data.normalised.convert(train_set.image_bytes(indices[s]), batch_pixels.data() + s * image_size);
       }
       for (std::size_t s = 0; s < indices.size(); ++s) batch_labels[s] = train_set.labels[indices[s]];
 
@@ -459,7 +475,7 @@ void train(const trainable_network& network, const recipe& r, const run_options&
                epoch);
 
     // Training's loss can stay small while evaluation mode, on the running statistics, has collapsed.
-    last_eval = evaluate_on(*m, data.test, group);
+    last_eval = evaluate_on(*m, data.test, data.normalised, group);
     if (last_eval.constant_output && !test_images_equal)
       diverged("the network's output no longer depends on its input (all " + std::to_string(data.test.count) +
                    " test images give the same output)",
@@ -490,7 +506,7 @@ void train(const trainable_network& network, const recipe& r, const run_options&
 
   if (last_eval.predictions.empty()) {  // resumed a finished run: its report again (a crash may have cut it short)
     std::printf("the run finished its %zu epochs; its report again\n", r.epochs);
-    last_eval = evaluate_on(*m, data.test, group);
+    last_eval = evaluate_on(*m, data.test, data.normalised, group);
   }
   std::printf("final validation accuracy %.2f%%, best %.2f%%\n", last_eval.accuracy, progress.best_val_acc);
   if (group.size() > 1)
@@ -514,13 +530,13 @@ void evaluate(const trainable_network& network, const run_options& o, const std:
     std::printf("%s does not record its data's normalisation: using the training set's\n", checkpoint.c_str());
   idx_directory source(find_data_dir(o.data, o.data_fallbacks));
   const loaded_data data = load_data(network.description, source, 0, normalisation);
-  const evaluation e = evaluate_on(*m, data.test, group);
+  const evaluation e = evaluate_on(*m, data.test, data.normalised, group);
   std::printf("%s: validation loss %.4f, accuracy %.2f%% (%zu images)\n", checkpoint.c_str(), e.loss, e.accuracy,
               data.test.count);
   print_confusion(data.test, e.predictions);
   if (!group.writer()) return;
   if (o.misclassified)
-    draw_misclassified(*o.misclassified, data.test, e.predictions, o.plot_misclassified, data.black, data.white);
+    draw_misclassified(*o.misclassified, data.test, data.normalised, e.predictions, o.plot_misclassified, data.black, data.white);
   if (o.export_onnx) write_onnx(*o.export_onnx, *m, data.normalisation);
 }
 

@@ -32,16 +32,33 @@ std::vector<float> random_images(std::size_t count, dynamic_shape geometry, std:
   return images;
 }
 
+// Images as a data set holds them, bytes, and the floats a network sees of them.
+struct byte_images {
+  std::vector<std::uint8_t> bytes;
+  std::vector<float> floats;  // bytes through `normalised`
+};
+
+const typenet::pixel_normalisation normalised({.mean = 0.1307, .std = 0.3081});  // MNIST's
+
+// Pseudo-random bytes with no symmetry.
+byte_images random_byte_images(std::size_t count, dynamic_shape geometry, std::uint64_t seed = 1) {
+  byte_images images{std::vector<std::uint8_t>(count * geometry.size()), std::vector<float>(count * geometry.size())};
+  typenet::random_sequence values(seed);
+  for (std::uint8_t& value : images.bytes) value = static_cast<std::uint8_t>(values.below(256));
+  normalised.convert(images.bytes, images.floats.data());
+  return images;
+}
+
 std::vector<std::size_t> iota_indices(std::size_t count) {
   std::vector<std::size_t> indices(count);
   std::iota(indices.begin(), indices.end(), 0);
   return indices;
 }
 
-std::vector<float> augmented(const std::vector<float>& images, const std::vector<std::size_t>& indices,
+std::vector<float> augmented(const byte_images& images, const std::vector<std::size_t>& indices,
                              dynamic_shape geometry, const augmentation& aug, std::uint64_t key) {
   std::vector<float> out(indices.size() * geometry.size());
-  typenet::augment_batch(images.data(), indices, out.data(), geometry, aug, key);
+  typenet::augment_batch(images.bytes.data(), normalised, indices, out.data(), geometry, aug, key);
   return out;
 }
 
@@ -76,12 +93,30 @@ bool is_shift_of(const float* out, const std::vector<float>& image, dynamic_shap
 
 BOOST_AUTO_TEST_CASE(the_default_augmentation_is_the_identity) {
   const dynamic_shape g{3, 28, 28};
-  const auto images = random_images(50, g);
+  const auto images = random_byte_images(50, g);
   const std::vector<std::size_t> indices = {7, 0, 49, 7, 13};
   const auto out = augmented(images, indices, g, augmentation{}, 42);
   for (std::size_t i = 0; i < indices.size(); ++i)
     for (std::size_t p = 0; p < g.size(); ++p)
-      BOOST_REQUIRE_EQUAL(out[i * g.size() + p], images[indices[i] * g.size() + p]);
+      BOOST_REQUIRE_EQUAL(out[i * g.size() + p], images.floats[indices[i] * g.size() + p]);
+}
+
+// Bilinear sampling interpolates the normalised floats, not the bytes: a batch
+// from bytes is bit-identical to each image's floats transformed one by one.
+BOOST_AUTO_TEST_CASE(a_batch_of_bytes_is_its_images_floats_transformed) {
+  const dynamic_shape g{1, 28, 28};
+  const auto images = random_byte_images(40, g);
+  const std::vector<std::size_t> indices = {3, 39, 0, 3, 17};
+  for (const augmentation aug : {augmentation{.rotation_degrees = 7, .fill = normalised(0)},
+                                 augmentation{.translate_pixels = 2, .crop_padding = 2, .fill = normalised(0)}}) {
+    const auto out = augmented(images, indices, g, aug, 9);
+    for (std::size_t i = 0; i < indices.size(); ++i) {
+      const std::vector<float> image(images.floats.begin() + indices[i] * g.size(),
+                                     images.floats.begin() + (indices[i] + 1) * g.size());
+      const auto expected = transformed(image, g, typenet::draw_augmentation(aug, 9, indices[i]), aug.fill);
+      BOOST_REQUIRE(std::memcmp(out.data() + i * g.size(), expected.data(), g.size() * sizeof(float)) == 0);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(rotation_by_90_degrees_is_numpy_rot90) {
@@ -142,7 +177,7 @@ BOOST_AUTO_TEST_CASE(translation_shifts_the_picture_and_fill_enters) {
 BOOST_AUTO_TEST_CASE(random_translation_shifts_by_the_drawn_amount) {
   const dynamic_shape g{1, 28, 28};
   const augmentation aug{.translate_pixels = 3, .fill = -1};
-  const auto images = random_images(200, g);
+  const auto images = random_byte_images(200, g);
   const auto indices = iota_indices(200);
   const auto out = augmented(images, indices, g, aug, 5);
   std::set<std::ptrdiff_t> seen;
@@ -150,7 +185,7 @@ BOOST_AUTO_TEST_CASE(random_translation_shifts_by_the_drawn_amount) {
     const auto drawn = typenet::draw_augmentation(aug, 5, i);
     BOOST_REQUIRE(std::abs(drawn.translate_x) <= 3 && std::abs(drawn.translate_y) <= 3);
     seen.insert(drawn.translate_x);
-    const std::vector<float> image(images.begin() + i * g.size(), images.begin() + (i + 1) * g.size());
+    const std::vector<float> image(images.floats.begin() + i * g.size(), images.floats.begin() + (i + 1) * g.size());
     BOOST_REQUIRE(is_shift_of(out.data() + i * g.size(), image, g, drawn.translate_x, drawn.translate_y, -1));
   }
   BOOST_TEST(seen.size() == 7u);  // every shift in [-3, 3] occurs
@@ -159,13 +194,13 @@ BOOST_AUTO_TEST_CASE(random_translation_shifts_by_the_drawn_amount) {
 BOOST_AUTO_TEST_CASE(padded_crop_keeps_the_size_and_shifts_by_at_most_the_padding) {
   const dynamic_shape g{1, 28, 28};
   const augmentation aug{.crop_padding = 4, .fill = -2};
-  const auto images = random_images(100, g);
+  const auto images = random_byte_images(100, g);
   const auto indices = iota_indices(100);
   const auto out = augmented(images, indices, g, aug, 11);
-  BOOST_TEST(out.size() == images.size());
+  BOOST_TEST(out.size() == images.floats.size());
   std::set<std::ptrdiff_t> seen;
   for (std::size_t i = 0; i < indices.size(); ++i) {
-    const std::vector<float> image(images.begin() + i * g.size(), images.begin() + (i + 1) * g.size());
+    const std::vector<float> image(images.floats.begin() + i * g.size(), images.floats.begin() + (i + 1) * g.size());
     std::size_t matches = 0;
     for (std::ptrdiff_t dy = -4; dy <= 4; ++dy)
       for (std::ptrdiff_t dx = -4; dx <= 4; ++dx)
@@ -207,7 +242,7 @@ BOOST_AUTO_TEST_CASE(a_tiny_rotation_agrees_with_the_plain_shift) {
 BOOST_AUTO_TEST_CASE(a_batch_is_bit_identical_on_1_and_2_threads) {
   const dynamic_shape g{1, 28, 28};
   const augmentation aug{.rotation_degrees = 20, .translate_pixels = 2, .crop_padding = 2, .fill = -0.42f};
-  const auto images = random_images(3000, g);
+  const auto images = random_byte_images(3000, g);
   std::vector<std::size_t> indices(3000);
   typenet::random_sequence order(3);
   for (auto& index : indices) index = order.below(3000);
@@ -221,7 +256,7 @@ BOOST_AUTO_TEST_CASE(a_batch_is_bit_identical_on_1_and_2_threads) {
 BOOST_AUTO_TEST_CASE(an_image_draws_by_its_index_not_its_slot) {
   const dynamic_shape g{1, 28, 28};
   const augmentation aug{.rotation_degrees = 30, .translate_pixels = 3, .crop_padding = 3};
-  const auto images = random_images(10, g);
+  const auto images = random_byte_images(10, g);
   const auto a = augmented(images, {7, 1}, g, aug, 8);
   const auto b = augmented(images, {2, 3, 7}, g, aug, 8);
   BOOST_TEST(std::equal(a.begin(), a.begin() + 784, b.begin() + 2 * 784));
@@ -230,7 +265,7 @@ BOOST_AUTO_TEST_CASE(an_image_draws_by_its_index_not_its_slot) {
 BOOST_AUTO_TEST_CASE(different_keys_give_different_images) {
   const dynamic_shape g{1, 28, 28};
   const augmentation aug{.rotation_degrees = 10, .translate_pixels = 2, .crop_padding = 2};
-  const auto images = random_images(20, g);
+  const auto images = random_byte_images(20, g);
   const auto indices = iota_indices(20);
   const auto epoch_1 = augmented(images, indices, g, aug, typenet::random_key(1, typenet::stream::augment, 1));
   const auto epoch_2 = augmented(images, indices, g, aug, typenet::random_key(1, typenet::stream::augment, 2));
@@ -270,16 +305,17 @@ BOOST_AUTO_TEST_CASE(center_crop_rounds_half_offsets_to_even_as_torchvision) {
 // augmentation is applied, naming the trainer's option.
 BOOST_AUTO_TEST_CASE(ranges_that_leave_nothing_of_the_image_are_refused) {
   const typenet::dynamic_shape g{1, 28, 28};
-  std::vector<float> source(g.size()), destination(g.size());
+  std::vector<std::uint8_t> source(g.size());
+  std::vector<float> destination(g.size());
   const std::size_t index = 0;
   const auto refused = [&](typenet::augmentation aug, const std::string& message) {
-    BOOST_CHECK_EXCEPTION(typenet::augment_batch(source.data(), std::span(&index, 1), destination.data(), g, aug, 1),
+    BOOST_CHECK_EXCEPTION(typenet::augment_batch(source.data(), normalised, std::span(&index, 1), destination.data(), g, aug, 1),
                           std::invalid_argument, [&](const std::invalid_argument& e) { return e.what() == message; });
   };
   refused({.crop_padding = 9223372036854775807u},
           "--crop-padding 9223372036854775807: a crop padding of 9223372036854775807 pixels or more leaves nothing of "
           "a 28x28 image (at most 27)");
   refused({.translate_pixels = 28}, "--translate 28: a shift of 28 pixels or more leaves nothing of a 28x28 image (at most 27)");
-  BOOST_CHECK_NO_THROW(typenet::augment_batch(source.data(), std::span(&index, 1), destination.data(), g,
+  BOOST_CHECK_NO_THROW(typenet::augment_batch(source.data(), normalised, std::span(&index, 1), destination.data(), g,
                                               {.translate_pixels = 27, .crop_padding = 27}, 1));
 }

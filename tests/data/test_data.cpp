@@ -7,12 +7,15 @@
 #include <zlib.h>
 
 #include <array>
+#include <bit>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -190,10 +193,10 @@ BOOST_AUTO_TEST_CASE(fashion_mnist_from_debian_loads) {
   for (const std::size_t c : counts) BOOST_TEST(c == 6000u);
 }
 
-BOOST_AUTO_TEST_CASE(pixels_lie_in_0_1_with_the_published_statistics) {
+BOOST_AUTO_TEST_CASE(pixels_are_bytes_from_0_to_255_with_the_published_statistics) {
   const auto [lowest, highest] = std::ranges::minmax(mnist_train().pixels);
-  BOOST_TEST(lowest == 0.0f);
-  BOOST_TEST(highest == 1.0f);
+  BOOST_TEST(lowest == 0);
+  BOOST_TEST(highest == 255);
   const auto train = typenet::pixel_statistics(mnist_train());
   BOOST_TEST(train.mean == 0.1307, boost::test_tools::tolerance(1e-4 / 0.1307));
   BOOST_TEST(train.std == 0.3081, boost::test_tools::tolerance(1e-4 / 0.3081));
@@ -202,15 +205,19 @@ BOOST_AUTO_TEST_CASE(pixels_lie_in_0_1_with_the_published_statistics) {
   BOOST_TEST(test.std == 0.3105, boost::test_tools::tolerance(1e-4 / 0.3105));
 }
 
-BOOST_AUTO_TEST_CASE(normalise_gives_mean_0_std_1_and_black_minus_mean_over_std) {
-  typenet::dataset test = mnist_test();
+BOOST_AUTO_TEST_CASE(normalising_gives_mean_0_std_1_and_black_minus_mean_over_std) {
+  const typenet::dataset& test = mnist_test();
   const auto [mean, std] = typenet::pixel_statistics(test);
-  typenet::normalise(test, mean, std);
-  const auto normalised = typenet::pixel_statistics(test);
-  BOOST_TEST(normalised.mean == 0.0, boost::test_tools::tolerance(1e-5));
-  BOOST_TEST(normalised.std == 1.0, boost::test_tools::tolerance(1e-5));
-  BOOST_TEST(std::ranges::min(test.pixels) == static_cast<float>(-mean / std),
-             boost::test_tools::tolerance(1e-6f));
+  const typenet::pixel_normalisation normalised({mean, std});
+  double sum = 0, sum_of_squares = 0;
+  for (const std::uint8_t byte : test.pixels) {
+    sum += normalised(byte);
+    sum_of_squares += static_cast<double>(normalised(byte)) * normalised(byte);
+  }
+  const auto n = static_cast<double>(test.pixels.size());
+  BOOST_TEST(sum / n == 0.0, boost::test_tools::tolerance(1e-5));
+  BOOST_TEST(std::sqrt(sum_of_squares / n - (sum / n) * (sum / n)) == 1.0, boost::test_tools::tolerance(1e-5));
+  BOOST_TEST(normalised(0) == static_cast<float>(-mean / std), boost::test_tools::tolerance(1e-6f));
 }
 
 BOOST_AUTO_TEST_CASE(uncompressed_files_load_identically) {
@@ -226,6 +233,32 @@ BOOST_AUTO_TEST_CASE(uncompressed_files_load_identically) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Images were floats in [0, 1] normalised in place; kept as bytes, each byte's
+// float must be exactly what that gave, for results bit-identical to it.
+BOOST_AUTO_TEST_CASE(each_byte_normalises_to_the_float_that_normalising_floats_gave) {
+  for (const typenet::pixel_moments moments : {typenet::pixel_moments{0.1307, 0.3081}, typenet::pixel_moments{0.5, 0.25},
+                                               typenet::pixel_moments{0.13251460584233699, 0.31048024301644}}) {
+    const typenet::pixel_normalisation normalised(moments);
+    std::vector<float> floats(256);
+    for (std::size_t byte = 0; byte < 256; ++byte) floats[byte] = static_cast<float>(byte) / 255.0f;
+    typenet::normalise(floats, moments.mean, moments.std);
+    for (std::size_t byte = 0; byte < 256; ++byte) {
+      const float old_formula = (static_cast<float>(byte) / 255.0f - static_cast<float>(moments.mean)) /
+                                static_cast<float>(moments.std);
+      BOOST_TEST_CONTEXT("byte " << byte) {
+        BOOST_TEST(std::bit_cast<std::uint32_t>(normalised(static_cast<std::uint8_t>(byte))) ==
+                   std::bit_cast<std::uint32_t>(old_formula));
+        BOOST_TEST(std::bit_cast<std::uint32_t>(floats[byte]) == std::bit_cast<std::uint32_t>(old_formula));
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_std_that_is_not_positive_is_refused) {
+  BOOST_CHECK_THROW(typenet::pixel_normalisation({0.1, 0.0}), std::invalid_argument);
+  BOOST_CHECK_THROW(typenet::pixel_normalisation({0.1, std::nan("")}), std::invalid_argument);
+}
 
 BOOST_AUTO_TEST_SUITE(bad_files)
 

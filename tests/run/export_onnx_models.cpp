@@ -71,9 +71,10 @@ std::unique_ptr<trainable> train_briefly(const std::filesystem::path& dir, const
 void write_outputs(const std::filesystem::path& path, trainable& m, pixel_moments normalisation) {
   idx_directory mnist(TYPENET_TEST_DATA_DIR);
   dataset test = mnist.test_set(m.description().input, m.description().output_size);
-  normalise(test, normalisation.mean, normalisation.std);
+  std::vector<float> images(test.pixels.size());
+  pixel_normalisation(normalisation).convert(test.pixels, images.data());
   const std::vector<float> labels(test.labels.begin(), test.labels.end());
-  const auto e = m.evaluate(test.pixels, labels, test.count);
+  const auto e = m.evaluate(images, labels, test.count);
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(e.outputs.data()), static_cast<std::streamsize>(e.outputs.size() * sizeof(float)));
   if (!out) throw std::runtime_error(path.string() + ": cannot write");

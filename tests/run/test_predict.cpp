@@ -52,16 +52,15 @@ struct trained_fixture {
 
     dataset test = load_idx_dataset(TYPENET_TEST_DATA_DIR, "t10k");
     for (std::size_t i = 0; i < digits; ++i) {
-      std::vector<std::uint8_t> bytes(784);
-      for (std::size_t p = 0; p < 784; ++p) bytes[p] = static_cast<std::uint8_t>(std::lround(test.pixels[i * 784 + p] * 255));
       pngs.push_back((dir / ("digit-" + std::to_string(i) + ".png")).string());
-      write_png(pngs.back(), bytes, 28, 28);
+      write_png(pngs.back(), test.image_bytes(i), 28, 28);
     }
     const auto m = trainable_network_of<net>().make(256);
     const pixel_moments moments = load_trained_weights(checkpoint, *m);
-    normalise(test, moments.mean, moments.std);
+    std::vector<float> images(digits * 784);
+    pixel_normalisation(moments).convert(std::span(test.pixels).first(images.size()), images.data());
     const std::vector<float> targets(test.labels.begin(), test.labels.end());
-    const auto outputs = m->evaluate(test.pixels, targets, digits).outputs;
+    const auto outputs = m->evaluate(images, targets, digits).outputs;
     for (std::size_t i = 0; i < digits; ++i) {
       const auto first = outputs.begin() + static_cast<std::ptrdiff_t>(i * 10);
       evaluated.push_back(static_cast<std::size_t>(std::max_element(first, first + 10) - first));

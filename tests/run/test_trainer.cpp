@@ -363,7 +363,7 @@ class banded_images final : public data_source {
       const std::uint8_t label = static_cast<std::uint8_t>(i % 3);
       d.labels.push_back(label);
       for (std::size_t p = 0; p < 64; ++p)
-        d.pixels.push_back(p / 8 / 2 == label ? 0.8f + 0.01f * static_cast<float>(i % 7) : 0.1f);
+        d.pixels.push_back(p / 8 / 2 == label ? static_cast<std::uint8_t>(204 + 3 * (i % 7)) : std::uint8_t{26});
     }
     return d;
   }

@@ -21,9 +21,10 @@ int main(int argc, char** argv) {
     typenet::model_trainable<tests::torch_net> net(1000);
     typenet::load_weights(argv[1], net);
     typenet::dataset test = typenet::idx_directory(argv[2]).test_set(net.description().input, net.description().output_size);
-    typenet::normalise(test, std::stod(argv[3]), std::stod(argv[4]));
+    std::vector<float> images(test.pixels.size());
+    typenet::pixel_normalisation({std::stod(argv[3]), std::stod(argv[4])}).convert(test.pixels, images.data());
     const std::vector<float> labels(test.labels.begin(), test.labels.end());
-    const auto result = net.evaluate(test.pixels, labels, test.count);
+    const auto result = net.evaluate(images, labels, test.count);
     typenet::save_safetensors(argv[5], std::vector<typenet::tensor_view>{
                                            {"log_probs", {test.count, net.description().output_size}, result.outputs}});
   } catch (const std::exception& e) {

@@ -9,7 +9,7 @@
 //   typenet::augmentation aug{.rotation_degrees = 10, .crop_padding = 2,
 //                             .fill = static_cast<float>(-mean / std)};   // a black pixel, normalised
 //   auto key = typenet::random_key(seed, typenet::stream::augment, epoch);
-//   typenet::augment_batch(train.pixels.data(), batch_indices, batch_pixels.data(),
+//   typenet::augment_batch(train.pixels.data(), normalised, batch_indices, batch_pixels.data(),
 //                          train.image, aug, key);
 //
 // Conventions. Coordinates are pixel indices (x = column, y = row, y down), a
@@ -29,6 +29,7 @@
 
 #include "typenet/core/random.hpp"
 #include "typenet/core/shape.hpp"
+#include "typenet/data/pixel_normalisation.hpp"
 
 namespace typenet {
 
@@ -66,9 +67,12 @@ void augment_image(const float* source, float* destination, dynamic_shape geomet
                    const drawn_augmentation& drawn, float fill);
 
 // Writes an augmented copy of source image indices[i] to destination slot i
-// (both sample-major batches of `geometry`), in parallel over images. A new
-// key per epoch gives new draws: random_key(seed, stream::augment, epoch).
-void augment_batch(const float* source_images, std::span<const std::size_t> indices,
+// (both sample-major batches of `geometry`), in parallel over images. The
+// source images are bytes; the transform samples their normalised floats, so
+// interpolation sees what an image of floats would give. A new key per epoch
+// gives new draws: random_key(seed, stream::augment, epoch).
+void augment_batch(const std::uint8_t* source_images, const pixel_normalisation& normalised,
+                   std::span<const std::size_t> indices,
                    float* destination, dynamic_shape geometry, const augmentation& aug,
                    std::uint64_t key);
 

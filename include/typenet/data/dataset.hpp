@@ -1,15 +1,15 @@
 #pragma once
 // dataset: an image classification data set in memory, loaded from the four
 // IDX files of MNIST or Fashion-MNIST, with the search for where those files
-// live and the pixel statistics used to normalise them. The number of classes
-// comes from the labels.
+// live and the pixel statistics used to normalise them. Images stay the bytes
+// the files hold; a pixel_normalisation gives each byte's float where one is
+// needed. The number of classes comes from the labels.
 //
 //   auto dir = typenet::find_data_dir(data_option);   // --data, $TYPENET_DATA, ./data/mnist, ...
 //   typenet::dataset train = typenet::load_idx_dataset(dir, "train");
 //   typenet::dataset test = typenet::load_idx_dataset(dir, "t10k");
-//   auto [mean, std] = typenet::pixel_statistics(train);   // 0.1307, 0.3081 for MNIST
-//   typenet::normalise(train, mean, std);
-//   typenet::normalise(test, mean, std);                  // with the training set's statistics
+//   const typenet::pixel_normalisation normalised(typenet::pixel_statistics(train));   // 0.1307, 0.3081 for MNIST
+//   normalised.convert(test.image_bytes(i), floats.data());   // with the training set's statistics
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "typenet/data/data_error.hpp"
+#include "typenet/data/pixel_normalisation.hpp"
 #include "typenet/core/shape.hpp"
 
 namespace typenet {
@@ -28,9 +29,13 @@ namespace typenet {
 struct dataset {
   std::size_t count = 0;
   dynamic_shape image;        // of each image
-  std::vector<float> pixels;  // count images, sample-major, in [0, 1] as loaded
+  std::vector<std::uint8_t> pixels;  // count images, sample-major, 0 black .. 255 white as in the file
   std::vector<std::uint8_t> labels;  // count, each below classes
   std::size_t classes = 0;    // one more than the largest label
+
+  std::span<const std::uint8_t> image_bytes(std::size_t i) const {
+    return std::span(pixels).subspan(i * image.size(), image.size());
+  }
 };
 
 // The four files a data directory must hold, each gzip-compressed (`.gz`) or not.
@@ -65,17 +70,7 @@ inline std::vector<std::filesystem::path> default_data_dirs() {
 std::filesystem::path find_data_dir(const std::optional<std::string>& from_command_line,
                                     const std::vector<std::filesystem::path>& fallbacks = default_data_dirs());
 
-struct pixel_moments {
-  double mean;
-  double std;
-};
-
-// Mean and (population) standard deviation over every pixel of every image.
+// Mean and (population) standard deviation over every pixel of every image, in [0, 1].
 pixel_moments pixel_statistics(const dataset& data);
-
-// pixel = (pixel - mean) / std, in place; a black pixel becomes -mean / std.
-void normalise(dataset& data, double mean, double std);
-// The same for pixels of images outside a data set (an image to classify).
-void normalise(std::span<float> pixels, double mean, double std);
 
 }  // namespace typenet

@@ -8,6 +8,9 @@
 set -euo pipefail
 mpirun=$1 trainer=$2 data=$3 work=$4 python=$5
 [ "$(id -u)" -eq 0 ] || { echo "skipped: network namespaces need root"; exit 77; }
+# ip netns exec remounts / as a slave, which needs / to be a mount point: in a plain
+# chroot (CI's fresh root) it is not, and nothing is created there.
+mountpoint -q / || { echo "skipped: / is not a mount point (a chroot?): ip netns exec cannot work here"; exit 77; }
 a=typenet-$$-a b=typenet-$$-b
 cleanup() { ip netns del "$a" 2> /dev/null || true; ip netns del "$b" 2> /dev/null || true; }
 trap cleanup EXIT

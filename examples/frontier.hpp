@@ -68,10 +68,12 @@ inline recipe frontier_recipe(std::size_t epochs) {
   return o;
 }
 
-// frontier_4k fits its training images better than the test's: shifts of up to 2 pixels too.
+// frontier_4k fits its training images better than the test's: shifts of up to 2 pixels too;
+// batches of 64 (twice the steps at the same peak) lift its weak seed, 2, past 99.4%.
 inline recipe frontier_4k_recipe() {
   recipe o = frontier_recipe(20);
   o.augment.translate_pixels = 2;
+  o.batch = 64;
   return o;
 }
 

@@ -40,6 +40,17 @@ extern "C" void stopped_by_mpirun(int) {
   ::_exit(3);
 }
 
+// Adds the seconds from its making to its end to `total`: the time an exchange takes.
+class exchange_timer {
+ public:
+  explicit exchange_timer(double& total) : total_(total) {}
+  ~exchange_timer() { total_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+
+ private:
+  double& total_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
 class mpi_processes final : public processes {
  public:
   mpi_processes() {
@@ -61,7 +72,7 @@ class mpi_processes final : public processes {
   std::size_t size() const override { return size_; }
 
   void gather(std::byte* base, std::size_t stride, std::size_t width, std::size_t units) override {
-    const auto start = std::chrono::steady_clock::now();
+    const exchange_timer timer(seconds_);
     std::vector<int> counts(size_), firsts(size_);
     for (std::size_t r = 0; r < size_; ++r) {
       const unit_range s = even_share(units, r, size_);
@@ -74,7 +85,6 @@ class mpi_processes final : public processes {
     check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, base, counts.data(), firsts.data(), unit, MPI_COMM_WORLD));
     MPI_Type_free(&unit);
     MPI_Type_free(&bytes);
-    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
 
   void fold(float* total, const float* units, std::size_t size, std::size_t count) override {
@@ -85,10 +95,9 @@ class mpi_processes final : public processes {
   }
 
   std::size_t total(std::size_t local) override {
-    const auto start = std::chrono::steady_clock::now();
+    const exchange_timer timer(seconds_);
     unsigned long long value = local, sum = 0;
     check(MPI_Allreduce(&value, &sum, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, MPI_COMM_WORLD));
-    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return static_cast<std::size_t>(sum);
   }
 
@@ -99,7 +108,7 @@ class mpi_processes final : public processes {
  private:
   template <class T>
   void chain(T* total, const T* units, std::size_t size, std::size_t count, MPI_Datatype type) {
-    const auto start = std::chrono::steady_clock::now();
+    const exchange_timer timer(seconds_);
     const std::size_t holders = std::min(size_, count);  // even_share gives the first ones the units
     const int values = static_cast<int>(size), link = 0;
     if (rank_ < holders) {
@@ -109,7 +118,6 @@ class mpi_processes final : public processes {
       if (rank_ + 1 < holders) check(MPI_Send(total, values, type, after, link, MPI_COMM_WORLD));
     }
     check(MPI_Bcast(total, values, type, static_cast<int>(holders - 1), MPI_COMM_WORLD));
-    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
 
   // A failed collective (a process gone): this one cannot go on, nor finalize.

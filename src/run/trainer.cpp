@@ -54,22 +54,21 @@ struct evaluation {
   bool constant_output = false;  // every sample gave the same output
 };
 
-// The evaluation-mode outputs and losses of `samples` of a data set, normalised one
-// batch at a time (a sample's numbers do not depend on the batch it ran in).
-trainable::evaluation evaluate_in_batches(trainable& m, const dataset& d, unit_range samples,
-                                          const pixel_normalisation& normalised) {
+// The evaluation-mode outputs and losses of `samples` of a data set into `into` (which
+// holds the whole set's), normalised one batch at a time (a sample's numbers do not
+// depend on the batch it ran in).
+void evaluate_in_batches(trainable& m, const dataset& d, unit_range samples, const pixel_normalisation& normalised,
+                         trainable::evaluation& into) {
   const std::size_t image_size = d.image.size(), outputs = m.description().output_size;
-  trainable::evaluation all{std::vector<float>(samples.count * outputs), std::vector<float>(samples.count)};
   std::vector<float> images(m.max_batch() * image_size);
-  for (std::size_t done = 0; done < samples.count; done += m.max_batch()) {
-    const std::size_t first = samples.first + done, n = std::min(m.max_batch(), samples.count - done);
+  for (std::size_t first = samples.first; first < samples.first + samples.count; first += m.max_batch()) {
+    const std::size_t n = std::min(m.max_batch(), samples.first + samples.count - first);
     normalised.convert(std::span(d.pixels).subspan(first * image_size, n * image_size), images.data());
     const std::vector<float> labels(d.labels.begin() + first, d.labels.begin() + first + n);
     const auto part = m.evaluate(images, labels, n);
-    std::ranges::copy(part.outputs, all.outputs.begin() + done * outputs);
-    std::ranges::copy(part.losses, all.losses.begin() + done);
+    std::ranges::copy(part.outputs, into.outputs.begin() + first * outputs);
+    std::ranges::copy(part.losses, into.losses.begin() + first);
   }
-  return all;
 }
 
 // Loss and accuracy on a whole data set, in evaluation mode. Each process evaluates
@@ -77,11 +76,8 @@ trainable::evaluation evaluate_in_batches(trainable& m, const dataset& d, unit_r
 // order, so the numbers are one process's.
 evaluation evaluate_on(trainable& m, const dataset& d, const pixel_normalisation& normalised, processes& group) {
   const std::size_t outputs = m.description().output_size;
-  const unit_range mine = group.share(d.count);
-  const auto share = evaluate_in_batches(m, d, mine, normalised);
   trainable::evaluation result{std::vector<float>(d.count * outputs), std::vector<float>(d.count)};
-  std::ranges::copy(share.outputs, result.outputs.begin() + mine.first * outputs);
-  std::ranges::copy(share.losses, result.losses.begin() + mine.first);
+  evaluate_in_batches(m, d, group.share(d.count), normalised, result);
   group.gather_values(std::span(result.outputs), outputs);
   group.gather_values(std::span(result.losses), 1);
   evaluation e;

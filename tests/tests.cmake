@@ -82,7 +82,10 @@ if(TYPENET_MPI)
   add_test(NAME mpi_two_hosts COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run/test_two_hosts.sh ${MPIEXEC_EXECUTABLE}
     $<TARGET_FILE:fault_trainer> ${PROJECT_SOURCE_DIR}/data/mnist ${CMAKE_CURRENT_BINARY_DIR}/two_hosts
     ${TYPENET_DEBIAN_PYTHON})
-  set_tests_properties(test_mpi mpi_two_hosts PROPERTIES
+  # scripts/sweep: two trainings as one mpirun job, and the table of their logs.
+  add_test(NAME sweep_script COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/test_sweep.sh $<TARGET_FILE:fault_trainer>
+    ${PROJECT_SOURCE_DIR}/data/mnist ${CMAKE_CURRENT_BINARY_DIR}/sweep)
+  set_tests_properties(test_mpi mpi_two_hosts sweep_script PROPERTIES
     ENVIRONMENT "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/run/open_mpi.supp:fast_unwind_on_malloc=0")
   set_tests_properties(mpi_two_hosts PROPERTIES SKIP_RETURN_CODE 77)
 endif()

@@ -1,5 +1,8 @@
 // The processes of an MPI job (Open MPI): data-parallel training's exchanges are
-// MPI collectives on MPI_COMM_WORLD, called from the main thread only.
+// MPI collectives, called from the main thread only, on the run's communicator:
+// the processes of this process's application context. `mpirun -np 2 A : -np 2 B`
+// launches two runs (a sweep), A and B, of two processes each; a plain
+// `mpirun -np P A` is one run of P processes.
 //
 // Sums over a batch must be the fold over its blocks in block order, whatever the
 // number of processes P (an MPI_Allreduce adds partial sums in an order of its
@@ -57,16 +60,24 @@ class mpi_processes final : public processes {
     int provided = 0;
     MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    int world_rank = 0, *application = nullptr, has_application = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+    MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_APPNUM, &application, &has_application);
+    MPI_Comm_split(MPI_COMM_WORLD, has_application ? *application : 0, world_rank, &run_);
+    MPI_Comm_set_errhandler(run_, MPI_ERRORS_RETURN);
     int rank = 0, size = 1;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Comm_rank(run_, &rank);
+    MPI_Comm_size(run_, &size);
     rank_ = static_cast<std::size_t>(rank), size_ = static_cast<std::size_t>(size);
     stopped_line = "stopped: rank " + std::to_string(rank) + " of " + std::to_string(size) +
-                   " was ended by mpirun (another process of the run failed, or the run was interrupted); "
+                   " was ended by mpirun (another process of the job failed, or the job was interrupted); "
                    "the checkpoints rank 0 committed remain (continue with --resume)\n";
     std::signal(SIGTERM, stopped_by_mpirun);
   }
-  ~mpi_processes() override { MPI_Finalize(); }
+  ~mpi_processes() override {
+    MPI_Comm_free(&run_);
+    MPI_Finalize();
+  }
 
   std::size_t rank() const override { return rank_; }
   std::size_t size() const override { return size_; }
@@ -82,7 +93,7 @@ class mpi_processes final : public processes {
     MPI_Type_contiguous(static_cast<int>(width), MPI_BYTE, &bytes);
     MPI_Type_create_resized(bytes, 0, static_cast<MPI_Aint>(stride), &unit);
     MPI_Type_commit(&unit);
-    check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, base, counts.data(), firsts.data(), unit, MPI_COMM_WORLD));
+    check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, base, counts.data(), firsts.data(), unit, run_));
     MPI_Type_free(&unit);
     MPI_Type_free(&bytes);
   }
@@ -97,13 +108,13 @@ class mpi_processes final : public processes {
   std::size_t total(std::size_t local) override {
     const exchange_timer timer(seconds_);
     unsigned long long value = local, sum = 0;
-    check(MPI_Allreduce(&value, &sum, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, MPI_COMM_WORLD));
+    check(MPI_Allreduce(&value, &sum, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, run_));
     return static_cast<std::size_t>(sum);
   }
 
   double seconds_exchanging() const override { return seconds_; }
 
-  void abandon(int exit_code) override { MPI_Abort(MPI_COMM_WORLD, exit_code); }
+  void abandon(int exit_code) override { MPI_Abort(run_, exit_code); }
 
  private:
   template <class T>
@@ -113,11 +124,11 @@ class mpi_processes final : public processes {
     const int values = static_cast<int>(size), link = 0;
     if (rank_ < holders) {
       const int before = static_cast<int>(rank_) - 1, after = static_cast<int>(rank_) + 1;
-      if (rank_ > 0) check(MPI_Recv(total, values, type, before, link, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+      if (rank_ > 0) check(MPI_Recv(total, values, type, before, link, run_, MPI_STATUS_IGNORE));
       fold_units(total, units, size, share(count));
-      if (rank_ + 1 < holders) check(MPI_Send(total, values, type, after, link, MPI_COMM_WORLD));
+      if (rank_ + 1 < holders) check(MPI_Send(total, values, type, after, link, run_));
     }
-    check(MPI_Bcast(total, values, type, static_cast<int>(holders - 1), MPI_COMM_WORLD));
+    check(MPI_Bcast(total, values, type, static_cast<int>(holders - 1), run_));
   }
 
   // A failed collective (a process gone): this one cannot go on, nor finalize.
@@ -128,9 +139,10 @@ class mpi_processes final : public processes {
     MPI_Error_string(result, text, &length);
     std::fprintf(stderr, "stopped: rank %zu of %zu lost the other processes of the run (%.*s); the checkpoints rank 0 "
                          "committed remain (continue with --resume)\n", rank_, size_, length, text);
-    MPI_Abort(MPI_COMM_WORLD, 3);
+    MPI_Abort(run_, 3);
   }
 
+  MPI_Comm run_ = MPI_COMM_NULL;  // this run's processes: its application context's
   std::size_t rank_ = 0, size_ = 1;
   double seconds_ = 0;
 };

@@ -2,8 +2,9 @@
 // norm's statistics and the optimizer state of `mpirun -np 2` and `-np 4` runs
 // equal bit for bit those of one process with 1 or 2 threads; so do those of a
 // run resumed with another number of processes, and of a batch with fewer blocks
-// than processes. A killed rank stops the others with a line saying so, and
-// rank 0's checkpoint stays whole.
+// than processes. Each application context of one mpirun (a sweep) is a run of its
+// own. A killed rank stops the others with a line saying so, and rank 0's
+// checkpoint stays whole.
 // torch_trainer's network (torch_net.hpp) has dropout and batch norm after convs
 // and after a dense layer; --translate adds augmentation: every per-sample draw
 // and every batch statistic is in play.
@@ -156,6 +157,30 @@ BOOST_AUTO_TEST_CASE(a_run_resumed_with_another_number_of_processes_ends_with_th
   const outcome again = run(TYPENET_TORCH_TRAINER, 2, run_args(s / "split-1", {"--stop-after", "1"}), s);
   BOOST_REQUIRE_MESSAGE(again.exit_code == 0, again.err);
   BOOST_TEST((trained(TYPENET_TORCH_TRAINER, 0, run_args(s / "split-1", {"--resume"}), s / "split-1", s) == whole));
+}
+
+BOOST_AUTO_TEST_CASE(each_application_context_of_one_mpirun_is_a_run_of_its_own) {
+  scratch_dir s;
+  // A sweep: `mpirun -np 1 TRAINER seed 5 : -np 2 TRAINER seed 6` is two runs, each
+  // training as if launched alone.
+  const auto a = run_args(s / "a"), b = run_args(s / "b", {"--seed", "6"});
+  std::vector<std::string> job = command(TYPENET_TORCH_TRAINER, 1, a);
+  job.insert(job.end(), {":", "-np", "2", TYPENET_TORCH_TRAINER});
+  job.insert(job.end(), b.begin(), b.end());
+  const int code = bp::system(bp::exe = TYPENET_MPIEXEC, bp::args = job, bp::std_out > (s / "stdout").string(),
+                              bp::std_err > (s / "stderr").string());
+  BOOST_REQUIRE_MESSAGE(code == 0, "exit " << code << ": " << read_text(s / "stderr"));
+  const auto alone_a = trained(TYPENET_TORCH_TRAINER, 0, run_args(s / "alone-a"), s / "alone-a", s);
+  const auto alone_b = trained(TYPENET_TORCH_TRAINER, 0, run_args(s / "alone-b", {"--seed", "6"}), s / "alone-b", s);
+  BOOST_TEST((alone_a != alone_b));
+  BOOST_TEST((tensors_of(s / "a" / "last.safetensors") == alone_a));
+  BOOST_TEST((tensors_of(s / "b" / "last.safetensors") == alone_b));
+  // Each run's rank 0 prints its own lines; the one-process run says nothing of processes.
+  const std::string out = read_text(s / "stdout");
+  BOOST_TEST(out.find("processes: 2") != std::string::npos, out);
+  std::size_t final_lines = 0;
+  for (std::size_t at = 0; (at = out.find("final validation accuracy", at)) != std::string::npos; ++at) ++final_lines;
+  BOOST_TEST(final_lines == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(a_killed_rank_stops_the_others_with_a_line_and_rank_0s_checkpoint_stays_whole) {

@@ -30,6 +30,7 @@
 
 #include <typenet/io/safetensors.hpp>
 
+#include "program_run.hpp"
 #include "trainer_options.hpp"
 
 namespace fs = std::filesystem;
@@ -37,23 +38,8 @@ using namespace typenet;
 
 namespace {
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-struct outcome {
-  int exit_code = -1;  // -1 when a signal ended it
-  std::string out, err;
-
-  // Every line of stderr, blank ones too: a refusal is one line and nothing else.
-  std::vector<std::string> error_lines() const {
-    std::vector<std::string> lines;
-    std::istringstream in(err);
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
-    return lines;
-  }
-};
+using tests::outcome;
+using tests::read_text;
 
 // The trainer as a child process, by fork and exec: the file-size limit must be
 // set between the two, which Boost.Process 1.74 offers only through its

@@ -25,6 +25,7 @@
 
 #include <typenet/io/safetensors.hpp>
 
+#include "program_run.hpp"
 #include "trainer_options.hpp"
 
 namespace fs = std::filesystem;
@@ -43,10 +44,7 @@ struct scratch_dir {
   fs::path operator/(const std::string& name) const { return path / name; }
 };
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+using tests::read_text;
 
 // A short run of `trainer` in `dir`: 1,000 images in batches of 60 (8 blocks of 8
 // lanes, 4 of 16; the last batch 40 images), two epochs.
@@ -56,28 +54,18 @@ std::vector<std::string> run_args(const fs::path& dir, const std::vector<std::st
                              more);
 }
 
-// `trainer args` as one process (processes = 0) or under mpirun -np `processes`.
+// mpirun's arguments that run `trainer args` on `processes` processes.
 std::vector<std::string> command(const std::string& trainer, std::size_t processes, const std::vector<std::string>& args) {
-  std::vector<std::string> c;
-  if (processes > 0) c = {"--allow-run-as-root", "--oversubscribe", "-np", std::to_string(processes)};
-  c.push_back(trainer);
+  std::vector<std::string> c{"--allow-run-as-root", "--oversubscribe", "-np", std::to_string(processes), trainer};
   c.insert(c.end(), args.begin(), args.end());
   return c;
 }
 
-struct outcome {
-  int exit_code;
-  std::string out, err;
-};
-
-outcome run(const std::string& trainer, std::size_t processes, const std::vector<std::string>& args,
-            const scratch_dir& s) {
-  static int count = 0;
-  const fs::path out = s / ("stdout-" + std::to_string(++count)), err = s / ("stderr-" + std::to_string(count));
-  const int code = bp::system(bp::exe = processes > 0 ? TYPENET_MPIEXEC : trainer,
-                              bp::args = processes > 0 ? command(trainer, processes, args) : args,
-                              bp::std_out > out.string(), bp::std_err > err.string());
-  return {code, read_text(out), read_text(err)};
+// `trainer args` as one process (processes = 0) or under mpirun -np `processes`.
+tests::outcome run(const std::string& trainer, std::size_t processes, const std::vector<std::string>& args,
+                   const scratch_dir& s) {
+  return processes > 0 ? tests::run_program(TYPENET_MPIEXEC, command(trainer, processes, args), s.path)
+                       : tests::run_program(trainer, args, s.path);
 }
 
 // A checkpoint's tensors: their bytes, by name.
@@ -95,7 +83,7 @@ std::map<std::string, std::vector<std::uint8_t>> tensors_of(const fs::path& chec
 std::map<std::string, std::vector<std::uint8_t>> trained(const std::string& trainer, std::size_t processes,
                                                           const std::vector<std::string>& args, const fs::path& dir,
                                                           const scratch_dir& s) {
-  const outcome r = run(trainer, processes, args, s);
+  const tests::outcome r = run(trainer, processes, args, s);
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, "exit " << r.exit_code << ": " << r.err);
   return tensors_of(dir / "last.safetensors");
 }
@@ -113,8 +101,8 @@ BOOST_AUTO_TEST_CASE(two_and_four_processes_train_the_weights_of_one_process_bit
 
 BOOST_AUTO_TEST_CASE(only_rank_0_prints_and_writes_and_evaluation_gives_one_process_numbers) {
   scratch_dir s;
-  const outcome one = run(TYPENET_TORCH_TRAINER, 0, run_args(s / "one"), s);
-  const outcome three = run(TYPENET_TORCH_TRAINER, 3, run_args(s / "np3"), s);
+  const tests::outcome one = run(TYPENET_TORCH_TRAINER, 0, run_args(s / "one"), s);
+  const tests::outcome three = run(TYPENET_TORCH_TRAINER, 3, run_args(s / "np3"), s);
   BOOST_REQUIRE(one.exit_code == 0 && three.exit_code == 0);
   // The log's columns but the seconds: losses and accuracies on training and test set.
   const auto without_seconds = [](const std::string& log) {
@@ -130,7 +118,7 @@ BOOST_AUTO_TEST_CASE(only_rank_0_prints_and_writes_and_evaluation_gives_one_proc
   BOOST_TEST(final_lines == 1u);
   // --evaluate split over processes: one process's line.
   const auto evaluated = [&](std::size_t processes) {
-    const outcome r = run(TYPENET_TORCH_TRAINER, processes,
+    const tests::outcome r = run(TYPENET_TORCH_TRAINER, processes,
                           {"--data", TYPENET_TEST_DATA_DIR, "--evaluate", (s / "one" / "last.safetensors").string()}, s);
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
     const std::size_t line = r.out.find("validation loss");
@@ -151,10 +139,10 @@ BOOST_AUTO_TEST_CASE(a_batch_of_fewer_blocks_than_processes_leaves_some_without_
 BOOST_AUTO_TEST_CASE(a_run_resumed_with_another_number_of_processes_ends_with_the_same_weights) {
   scratch_dir s;
   const auto whole = trained(TYPENET_TORCH_TRAINER, 0, run_args(s / "whole"), s / "whole", s);
-  const outcome first = run(TYPENET_TORCH_TRAINER, 2, run_args(s / "split", {"--stop-after", "1"}), s);
+  const tests::outcome first = run(TYPENET_TORCH_TRAINER, 2, run_args(s / "split", {"--stop-after", "1"}), s);
   BOOST_REQUIRE_MESSAGE(first.exit_code == 0, first.err);
   BOOST_TEST((trained(TYPENET_TORCH_TRAINER, 4, run_args(s / "split", {"--resume"}), s / "split", s) == whole));
-  const outcome again = run(TYPENET_TORCH_TRAINER, 2, run_args(s / "split-1", {"--stop-after", "1"}), s);
+  const tests::outcome again = run(TYPENET_TORCH_TRAINER, 2, run_args(s / "split-1", {"--stop-after", "1"}), s);
   BOOST_REQUIRE_MESSAGE(again.exit_code == 0, again.err);
   BOOST_TEST((trained(TYPENET_TORCH_TRAINER, 0, run_args(s / "split-1", {"--resume"}), s / "split-1", s) == whole));
 }
@@ -167,19 +155,18 @@ BOOST_AUTO_TEST_CASE(each_application_context_of_one_mpirun_is_a_run_of_its_own)
   std::vector<std::string> job = command(TYPENET_TORCH_TRAINER, 1, a);
   job.insert(job.end(), {":", "-np", "2", TYPENET_TORCH_TRAINER});
   job.insert(job.end(), b.begin(), b.end());
-  const int code = bp::system(bp::exe = TYPENET_MPIEXEC, bp::args = job, bp::std_out > (s / "stdout").string(),
-                              bp::std_err > (s / "stderr").string());
-  BOOST_REQUIRE_MESSAGE(code == 0, "exit " << code << ": " << read_text(s / "stderr"));
+  const tests::outcome sweep = tests::run_program(TYPENET_MPIEXEC, job, s.path);
+  BOOST_REQUIRE_MESSAGE(sweep.exit_code == 0, "exit " << sweep.exit_code << ": " << sweep.err);
   const auto alone_a = trained(TYPENET_TORCH_TRAINER, 0, run_args(s / "alone-a"), s / "alone-a", s);
   const auto alone_b = trained(TYPENET_TORCH_TRAINER, 0, run_args(s / "alone-b", {"--seed", "6"}), s / "alone-b", s);
   BOOST_TEST((alone_a != alone_b));
   BOOST_TEST((tensors_of(s / "a" / "last.safetensors") == alone_a));
   BOOST_TEST((tensors_of(s / "b" / "last.safetensors") == alone_b));
   // Each run's rank 0 prints its own lines; the one-process run says nothing of processes.
-  const std::string out = read_text(s / "stdout");
-  BOOST_TEST(out.find("processes: 2") != std::string::npos, out);
+  BOOST_TEST(sweep.out.find("processes: 2") != std::string::npos, sweep.out);
   std::size_t final_lines = 0;
-  for (std::size_t at = 0; (at = out.find("final validation accuracy", at)) != std::string::npos; ++at) ++final_lines;
+  for (std::size_t at = 0; (at = sweep.out.find("final validation accuracy", at)) != std::string::npos; ++at)
+    ++final_lines;
   BOOST_TEST(final_lines == 2u);
 }
 
@@ -225,6 +212,6 @@ BOOST_AUTO_TEST_CASE(a_killed_rank_stops_the_others_with_a_line_and_rank_0s_chec
   BOOST_TEST(epoch >= 1);
   auto resume = args;
   resume.insert(resume.end(), {"--resume", "--stop-after", std::to_string(epoch + 1)});
-  const outcome resumed = run(TYPENET_FAULT_TRAINER, 0, resume, s);
+  const tests::outcome resumed = run(TYPENET_FAULT_TRAINER, 0, resume, s);
   BOOST_TEST(resumed.exit_code == 0, resumed.err);
 }

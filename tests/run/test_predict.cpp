@@ -22,6 +22,7 @@
 #include <typenet/run/predictor.hpp>
 
 #include "fault_net.hpp"
+#include "program_run.hpp"
 
 namespace fs = std::filesystem;
 namespace bp = boost::process;
@@ -76,21 +77,8 @@ const trained_fixture& trained() {
   return fixture;
 }
 
-struct run_result {
-  int exit_code;
-  std::string out, err;
-};
-
-run_result run_trainer(const std::vector<std::string>& args, const fs::path& dir) {
-  const fs::path out = dir / "stdout", err = dir / "stderr";
-  fs::remove(out), fs::remove(err);  // Boost.Process appends to a file that exists
-  const int code = bp::system(bp::exe = TYPENET_FAULT_TRAINER, bp::args = args, bp::std_out > out.string(),
-                              bp::std_err > err.string());
-  const auto text = [](const fs::path& p) {
-    std::ifstream in(p);
-    return std::string{std::istreambuf_iterator<char>(in), {}};
-  };
-  return {code, text(out), text(err)};
+tests::outcome run_trainer(const std::vector<std::string>& args, const fs::path& dir) {
+  return tests::run_program(TYPENET_FAULT_TRAINER, args, dir);
 }
 
 }  // namespace
@@ -101,7 +89,7 @@ BOOST_AUTO_TEST_CASE(the_trainer_predicts_what_evaluation_gives_each_digit) {
   const auto& [dir, checkpoint, pngs, evaluated, labels] = trained();
   std::vector<std::string> args = {"--predict", checkpoint.string(), "--json", "--top", "2"};
   args.insert(args.end(), pngs.begin(), pngs.end());
-  const run_result r = run_trainer(args, dir);
+  const tests::outcome r = run_trainer(args, dir);
   BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
   const auto document = nlohmann::json::parse(r.out);
   BOOST_TEST_REQUIRE(document.size() == digits);
@@ -124,7 +112,7 @@ BOOST_AUTO_TEST_CASE(model_safetensors_predicts_as_the_checkpoint_does) {
   std::vector<std::string> from_checkpoint = {"--predict", checkpoint.string()}, from_model = {"--predict", (checkpoint.parent_path() / "model.safetensors").string()};
   from_checkpoint.insert(from_checkpoint.end(), images.begin(), images.end());
   from_model.insert(from_model.end(), images.begin(), images.end());
-  const run_result a = run_trainer(from_checkpoint, dir), b = run_trainer(from_model, dir);
+  const tests::outcome a = run_trainer(from_checkpoint, dir), b = run_trainer(from_model, dir);
   BOOST_TEST_REQUIRE(a.exit_code == 0, a.err);
   BOOST_TEST_REQUIRE(b.exit_code == 0, b.err);
   BOOST_TEST(a.out == b.out);
@@ -174,7 +162,7 @@ BOOST_AUTO_TEST_CASE(colour_and_other_sizes_are_converted_and_said_so) {
   BOOST_TEST(as_colour.conversion == "28x28 grey to RGB");
   BOOST_TEST(std::equal(grey.pixels.begin(), grey.pixels.end(), as_colour.pixels.begin() + 784 * 2));
 
-  const run_result r = run_trainer({"--predict", checkpoint.string(), (dir / "rgb.png").string(),
+  const tests::outcome r = run_trainer({"--predict", checkpoint.string(), (dir / "rgb.png").string(),
                                     (dir / "big.png").string(), (dir / "dark.png").string(), "--invert"},
                                    dir);
   BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
@@ -190,21 +178,21 @@ BOOST_AUTO_TEST_CASE(colour_and_other_sizes_are_converted_and_said_so) {
 BOOST_AUTO_TEST_CASE(a_file_that_is_not_an_image_is_refused_naming_it_before_any_answer) {
   const auto& [dir, checkpoint, pngs, evaluated, labels] = trained();
   std::ofstream(dir / "notes.png") << "not a picture\n";
-  const run_result r = run_trainer({"--predict", checkpoint.string(), pngs[0], (dir / "notes.png").string()}, dir);
+  const tests::outcome r = run_trainer({"--predict", checkpoint.string(), pngs[0], (dir / "notes.png").string()}, dir);
   BOOST_TEST(r.exit_code == 1);
   BOOST_TEST(r.out.find(pngs[0] + ":") == std::string::npos, "printed an answer before refusing: " << r.out);
   BOOST_TEST(r.err == "error: " + (dir / "notes.png").string() + ": not an image stb_image can read (unknown image type)\n");
 
-  const run_result missing = run_trainer({"--predict", checkpoint.string(), (dir / "missing.png").string()}, dir);
+  const tests::outcome missing = run_trainer({"--predict", checkpoint.string(), (dir / "missing.png").string()}, dir);
   BOOST_TEST(missing.exit_code == 1);
   BOOST_TEST(missing.err == "error: " + (dir / "missing.png").string() + ": no such file\n");
 
-  const run_result no_predict = run_trainer({pngs[0]}, dir);
+  const tests::outcome no_predict = run_trainer({pngs[0]}, dir);
   BOOST_TEST(no_predict.exit_code != 0);
   BOOST_TEST(no_predict.err.find("need --predict CHECKPOINT") != std::string::npos, no_predict.err);
 
   // Two ways to stop without training are one too many.
-  const run_result both = run_trainer({"--predict", checkpoint.string(), "--evaluate", checkpoint.string(), pngs[0]}, dir);
+  const tests::outcome both = run_trainer({"--predict", checkpoint.string(), "--evaluate", checkpoint.string(), pngs[0]}, dir);
   BOOST_TEST(both.exit_code != 0);
   BOOST_TEST(both.err == "error: --evaluate excludes --predict\n");
 }

@@ -1,4 +1,5 @@
 # Every test program of the project, one line each, grouped as include/typenet is.
+typenet_test(core/test_vector_math)
 typenet_test(net/test_network)
 typenet_test(layers/test_layers)
 typenet_test(layers/test_gradients)

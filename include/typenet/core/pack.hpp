@@ -20,6 +20,7 @@ template <class T, std::size_t Lanes> struct pack_of;
 template <std::size_t L> struct pack_of<float, L> { typedef float type __attribute__((vector_size(sizeof(float) * L))); };
 template <std::size_t L> struct pack_of<double, L> { typedef double type __attribute__((vector_size(sizeof(double) * L))); };
 template <std::size_t L> struct pack_of<std::uint32_t, L> { typedef std::uint32_t type __attribute__((vector_size(sizeof(std::uint32_t) * L))); };
+template <std::size_t L> struct pack_of<std::int32_t, L> { typedef std::int32_t type __attribute__((vector_size(sizeof(std::int32_t) * L))); };
 }  // namespace detail
 
 template <class T, std::size_t Lanes>
@@ -83,7 +84,8 @@ inline auto lane_sum(V v) {
   }
 }
 
-// Applies a scalar function to every lane (for exp, log: cheap layers only).
+// Applies a scalar function to every lane (for log, or doubles: cheap layers only;
+// core/vector_math.hpp has exp and tanh of float packs in vector instructions).
 template <class V, class F>
 inline V map_lanes(V v, F f) {
   for (std::size_t i = 0; i < lanes_of<V>; ++i) v[i] = f(v[i]);

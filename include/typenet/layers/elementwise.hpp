@@ -9,6 +9,7 @@
 
 #include "typenet/net/layer.hpp"
 #include "typenet/core/pack.hpp"
+#include "typenet/core/vector_math.hpp"
 
 namespace typenet {
 
@@ -49,7 +50,7 @@ struct sigmoid_function {
 struct tanh_function {
   static constexpr std::string_view name = "tanh";
   template <class V> static V value(V x) {
-    return map_lanes(x, [](auto v) { return std::tanh(v); });
+    return tanh_of(x);
   }
   template <class V> static V derivative(V y) { return 1 - y * y; }
 };

@@ -24,14 +24,15 @@ inline V exp_of(V x) {
     // float, which bounds x (e^88 is near the largest float, e^-87.3 the smallest normal).
     x = x > 88.0f ? V{} + 88.0f : x;
     x = x < -87.33654f ? V{} - 87.33654f : x;
-    const V rounded = x * 1.44269504088896341f + 0.5f;
+    V rounded = x * 1.44269504088896341f + 0.5f;
+    rounded = rounded == rounded ? rounded : V{};  // NaN has no integer (converting it is undefined)
     V n = __builtin_convertvector(__builtin_convertvector(rounded, ints), V);  // toward zero
     n = n > rounded ? n - 1.0f : n;                                               // then down: floor
     const V r = x - n * 0.693359375f - n * -2.12194440e-4f;  // ln 2 in two parts: r is exact
     const V p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
                  1.6666665459e-1f) * r + 5.0000001201e-1f;
     const ints two_to_n = (__builtin_convertvector(n, ints) + 127) << 23;  // 2^n's bits as a float
-    return (p * (r * r) + r + 1.0f) * std::bit_cast<V>(two_to_n);
+    return (p * (r * r) + r + 1.0f) * std::bit_cast<V>(two_to_n);  // NaN in x stays NaN through r
   }
 }
 

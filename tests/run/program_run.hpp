@@ -39,6 +39,7 @@ inline outcome run_program(const std::string& program, const std::vector<std::st
                            const std::filesystem::path& logs) {
   static int count = 0;
   const auto out = logs / ("stdout-" + std::to_string(++count)), err = logs / ("stderr-" + std::to_string(count));
+  std::filesystem::remove(out), std::filesystem::remove(err);  // Boost.Process writes over a file, not truncating it
   const int code = boost::process::system(boost::process::exe = program, boost::process::args = args,
                                           boost::process::std_out > out.string(), boost::process::std_err > err.string());
   return {code, read_text(out), read_text(err)};

@@ -68,6 +68,13 @@ tests::outcome run(const std::string& trainer, std::size_t processes, const std:
                        : tests::run_program(trainer, args, s.path);
 }
 
+// How many times `phrase` stands in `text`.
+std::size_t occurrences(const std::string& text, const std::string& phrase) {
+  std::size_t count = 0;
+  for (std::size_t at = 0; (at = text.find(phrase, at)) != std::string::npos; at += phrase.size()) ++count;
+  return count;
+}
+
 // A checkpoint's tensors: their bytes, by name.
 std::map<std::string, std::vector<std::uint8_t>> tensors_of(const fs::path& checkpoint) {
   std::map<std::string, std::vector<std::uint8_t>> bytes;
@@ -113,9 +120,7 @@ BOOST_AUTO_TEST_CASE(only_rank_0_prints_and_writes_and_evaluation_gives_one_proc
   };
   BOOST_TEST(without_seconds(read_text(s / "np3" / "log.csv")) == without_seconds(read_text(s / "one" / "log.csv")));
   BOOST_TEST(three.out.find("processes: 3") != std::string::npos, three.out);
-  std::size_t final_lines = 0;
-  for (std::size_t at = 0; (at = three.out.find("final validation accuracy", at)) != std::string::npos; ++at) ++final_lines;
-  BOOST_TEST(final_lines == 1u);
+  BOOST_TEST(occurrences(three.out, "final validation accuracy") == 1u);
   // --evaluate split over processes: one process's line.
   const auto evaluated = [&](std::size_t processes) {
     const tests::outcome r = run(TYPENET_TORCH_TRAINER, processes,
@@ -163,11 +168,9 @@ BOOST_AUTO_TEST_CASE(each_application_context_of_one_mpirun_is_a_run_of_its_own)
   BOOST_TEST((tensors_of(s / "a" / "last.safetensors") == alone_a));
   BOOST_TEST((tensors_of(s / "b" / "last.safetensors") == alone_b));
   // Each run's rank 0 prints its own lines; the one-process run says nothing of processes.
-  BOOST_TEST(sweep.out.find("processes: 2") != std::string::npos, sweep.out);
-  std::size_t final_lines = 0;
-  for (std::size_t at = 0; (at = sweep.out.find("final validation accuracy", at)) != std::string::npos; ++at)
-    ++final_lines;
-  BOOST_TEST(final_lines == 2u);
+  BOOST_TEST(occurrences(sweep.out, "processes: ") == 1u, sweep.out);
+  BOOST_TEST(occurrences(sweep.out, "processes: 2") == 1u, sweep.out);
+  BOOST_TEST(occurrences(sweep.out, "final validation accuracy") == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(a_killed_rank_stops_the_others_with_a_line_and_rank_0s_checkpoint_stays_whole) {

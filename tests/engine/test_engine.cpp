@@ -1,6 +1,7 @@
 // The engine's forward values against hand computations, batches of any size,
 // bit-identical results whatever the thread count or the processes sharing a batch,
 // optimizers and schedules.
+#include <algorithm>
 #include <barrier>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
@@ -101,6 +102,15 @@ BOOST_AUTO_TEST_CASE(dropout_drops_at_its_rate_and_only_in_training) {
   BOOST_TEST(std::abs(dropped / 16000.0 - 0.25) < 0.02);
   const auto e = m.forward(ones, 16, mode::eval);
   BOOST_TEST(std::count(e.begin(), e.end(), 1.0f) == 16000);
+  // Blocks of one sample draw a register of a channel's elements at a time (the
+  // last 4 of each channel's 500 one by one): the same mask for every element.
+  using map = network<input<2, 10, 50>, dropout<0.25>>;
+  model<map> blocks(16);
+  single_sample_model<map> one(16);
+  const auto y16 = blocks.forward(ones, 16, mode::train, 99);
+  const std::vector<float> kept_by_blocks(y16.begin(), y16.end());
+  const auto y1 = one.forward(ones, 16, mode::train, 99);
+  BOOST_TEST(std::ranges::equal(y1, kept_by_blocks));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

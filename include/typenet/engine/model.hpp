@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -228,8 +229,9 @@ class model {
   }
 
  private:
-  // A one-sample kernel may read one register's width past the end of a buffer.
-  static constexpr std::size_t slack = (vector_bytes / sizeof(T) + Lanes - 1) / Lanes;
+  // A one-sample kernel may read a register and a kernel's width past the end of a
+  // buffer (correlate.hpp).
+  static constexpr std::size_t slack = (vector_bytes / sizeof(T) + plan::largest_kernel + Lanes - 1) / Lanes;
 
   template <class F>
   static void each_layer(F&& f) {
@@ -377,13 +379,36 @@ class model {
       const std::tuple args{block_of<First + J>(b, run_mode, key)...};
       for (std::size_t ch = 0; ch < S::channels; ++ch) {
         const std::tuple f{Net::template layer<First + J>::forward_at(std::get<J>(args), ch)...};
-        for (std::size_t i = ch * S::pixels; i < (ch + 1) * S::pixels; ++i) {
-          V x = in[i];
+        elements(ch * S::pixels, (ch + 1) * S::pixels, [&]<class X>(std::size_t i) {
+          X x = load<X>(in + i);
           ((x = std::get<J>(f)(i, x)), ...);
-          out[i] = x;
-        }
+          store(out + i, x);
+        });
       }
     }(std::make_index_sequence<Last - First + 1>{});
+  }
+
+  // Calls step.template operator()<X>(i) for elements [begin, end) of a block, X
+  // the type that holds element i: a pack of samples, or for a block of one sample
+  // a register of consecutive elements i, i + 1, ... (so that the pointwise layers'
+  // functions vectorise there too) and single elements for the rest.
+  template <class Step>
+  static void elements(std::size_t begin, std::size_t end, Step&& step) {
+    if constexpr (Lanes == 1) {
+      using W = pack<T, vector_bytes / sizeof(T)>;
+      for (; begin + lanes_of<W> <= end; begin += lanes_of<W>) step.template operator()<W>(begin);
+    }
+    for (; begin < end; ++begin) step.template operator()<V>(begin);
+  }
+  template <class X>
+  static X load(const V* at) {
+    X x;
+    std::memcpy(&x, at, sizeof(X));
+    return x;
+  }
+  template <class X>
+  static void store(V* at, X x) {
+    std::memcpy(at, &x, sizeof(X));
   }
 
   // The gradient buffer layer I reads its d_out from (plan.hpp); block b's at b * plan::largest_activation.
@@ -460,18 +485,18 @@ class model {
         for (std::size_t ch = 0; ch < S::channels; ++ch) {
           const std::tuple f{Net::template layer<First + J>::forward_at(std::get<J>(args), ch)...};
           const std::tuple g{backward_at_or_none<First + J, Low>(std::get<J>(args), ch)...};
-          for (std::size_t i = ch * S::pixels; i < (ch + 1) * S::pixels; ++i) {
-            V v[n + 1];
-            if constexpr (n == 1) v[1] = out[i];
-            else v[0] = in[i], ((v[J + 1] = std::get<J>(f)(i, v[J])), ...);
-            const auto gradient = [&]<std::size_t K>(V d) {  // through chain layer K, if it has one
+          elements(ch * S::pixels, (ch + 1) * S::pixels, [&]<class X>(std::size_t i) {
+            X v[n + 1];
+            if constexpr (n == 1) v[1] = load<X>(out + i);
+            else v[0] = load<X>(in + i), ((v[J + 1] = std::get<J>(f)(i, v[J])), ...);
+            const auto gradient = [&]<std::size_t K>(X d) {  // through chain layer K, if it has one
               if constexpr (First + K >= Low) return std::get<K>(g)(i, v[K + 1], d);
               else return d;
             };
-            V d = d_out[i];
+            X d = load<X>(d_out + i);
             ((d = gradient.template operator()<n - 1 - J>(d)), ...);
-            d_in[i] = d;
-          }
+            store(d_in + i, d);
+          });
         }
       }(std::make_index_sequence<n>{});
     }

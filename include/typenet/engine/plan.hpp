@@ -82,8 +82,11 @@ struct execution_plan {
   // Per-block sizes: the largest activation (each gradient buffer's stride) and scratch.
   static constexpr std::size_t largest_activation = std::ranges::max(
       detail::per_layer<Net>([]<class L>() { return std::max(L::input_shape::size, L::output_shape::size); }));
-  static constexpr std::size_t scratch_stride =
-      std::max<std::size_t>(1, std::ranges::max(detail::per_layer<Net>([]<class L>() { return L::scratch_size; })));
+  static constexpr std::size_t scratch_stride = std::max<std::size_t>(
+      1, std::ranges::max(detail::per_layer<Net>([]<class L>() { return scratch_packs<L, lanes_of<V>>(); })));
+  // The widest kernel: how far past a buffer's end a one-sample kernel may read.
+  static constexpr std::size_t largest_kernel =
+      std::ranges::max(detail::per_layer<Net>([]<class L>() { return L::kernel; }));
 
   // Layers whose statistics span the batch (batch norm in training): barriers between segments.
   static constexpr std::array<bool, depth> batch_layer =

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
-#include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
 #include "typenet/core/pack.hpp"
@@ -18,7 +17,7 @@ namespace typenet::detail {
 // 12 of AVX2's 16 (the rest hold the inputs and a weight).
 inline constexpr std::size_t out_tile = 4;
 inline constexpr std::size_t pixel_tile = vector_registers >= 32 ? 4 : 3;
-// Accumulators of the weight gradient's tile, and of one sample's rows.
+// Accumulators of the weight gradient's tile, and of one sample's tile.
 inline constexpr std::size_t weight_tile_registers = vector_registers >= 32 ? 18 : 9;
 inline constexpr std::size_t row_tile_registers = vector_registers * 3 / 4;
 
@@ -58,20 +57,25 @@ struct correlation {
   static constexpr std::size_t hp = Hin + 2 * Pad, wp = Win + 2 * Pad;
   static constexpr std::size_t hout = (hp - K) / S + 1;
   static constexpr std::size_t wout = (wp - K) / S + 1;
-  // What forward() needs of `scratch`: room for a bordered copy of the input (one sample only).
-  static constexpr std::size_t scratch_scalars = Pad > 0 ? Cin * hp * wp : 0;
+  // What forward() needs of `scratch` for one sample (a block of more needs none): a
+  // bordered copy of the input, then the output's wide planes (one_sample, below).
+  // In scalars of any type: a plane is rounded up to registers of floats, the narrowest.
+  static constexpr std::size_t one_sample_scratch =
+      S == 1 ? (Pad > 0 ? Cin * hp * wp : 0) + Cout * ((hout * wp + vector_bytes / 4 - 1) / (vector_bytes / 4) * (vector_bytes / 4)) : 0;
 
   // out[co][y][x] = sum over ci, ky, kx of w[co][ci][ky][kx] * in[ci][y*S + ky - Pad][x*S + kx - Pad]
   // With split_channels, the work runs as parallel tasks (for a batch too small
-  // to keep the threads busy); each output's arithmetic is the same.
+  // to keep the threads busy); each output's arithmetic is the same. `scratch`:
+  // one_sample_scratch scalars, for a block of one sample.
   template <class V, class T>
-  static void forward(const V* in, const T* w, V* out, bool split_channels = false, V* scratch = nullptr) {
+  static void forward(const V* in, const T* w, V* out, bool split_channels, V* scratch) {
     if constexpr (lanes_of<V> == 1 && S == 1) {
-      if constexpr (Pad > 0) {  // whole-row vectors cannot skip the border: copy it in
+      if constexpr (Pad > 0) {  // whole-plane vectors cannot skip the border: copy it in
         embed<Cin, Hin, Win, Pad, 1>(scalars_in<T>(in), scalars_in<T>(scratch));
         in = scratch;
+        scratch += Cin * hp * wp;
       }
-      one_sample::forward(scalars_in<T>(in), w, scalars_in<T>(out), split_channels);
+      one_sample<T>::forward(scalars_in<T>(in), w, scalars_in<T>(out), scalars_in<T>(scratch), split_channels);
     } else {
       constexpr std::size_t tiles = (Cout + out_tile - 1) / out_tile;
       const auto run = [&](std::size_t t, std::size_t y) {
@@ -116,57 +120,72 @@ struct correlation {
   }
 
   // A block of one sample leaves 15 of 16 lanes idle, so one sample vectorises
-  // over output columns instead: a row of wout pixels is `chunks` full-width
-  // registers, for Q output channels at a time. Loading a row's last chunk reads
-  // up to L - 1 scalars past the end of `in` (into the arena's slack); those
-  // lanes are never stored.
+  // over pixels instead. A plane is computed wp wide (the input's row stride):
+  // then output pixel p reads input p + ky * wp + kx, and a plane is `chunks` full
+  // registers however narrow its rows (a 6 x 6 output: 3 registers, 75% of the
+  // lanes used, where row by row it used 6 of 16); the wp - wout columns that
+  // wrap around a row's end are dropped when the rows are copied out. A chunk
+  // near the end of the input reads up to L + K - 2 scalars past it (into the
+  // arena's slack); those lanes are dropped too.
+  template <class T>
   struct one_sample {
-    template <class T>
-    static void forward(const T* in, const T* w, T* out, bool split) {
-      using W = pack<T, vector_bytes / sizeof(T)>;
-      constexpr std::size_t chunks = (wout + lanes_of<W> - 1) / lanes_of<W>;
-      constexpr std::size_t q_tile = std::min<std::size_t>(Cout, std::max<std::size_t>(1, row_tile_registers / chunks));
-      constexpr std::size_t q_full = Cout / q_tile * q_tile;
-      const auto rows = [&](std::size_t y0, std::size_t y1) {
-        for (std::size_t y = y0; y < y1; ++y) {
-          for (std::size_t co = 0; co < q_full; co += q_tile) row<q_tile, W>(in, w, out, co, y);
-          if constexpr (Cout % q_tile != 0) row<Cout % q_tile, W>(in, w, out, q_full, y);
-        }
+    using W = pack<T, vector_bytes / sizeof(T)>;
+    static constexpr std::size_t L = lanes_of<W>;
+    static constexpr std::size_t chunks = (hout * wp + L - 1) / L;
+    static constexpr std::size_t plane = chunks * L;  // a wide plane's stride in scratch
+    // Q output channels x P registers of pixels: Cout in equal groups of up to 8.
+    static constexpr std::size_t groups = (Cout + 7) / 8;
+    static constexpr std::size_t q_tile = (Cout + groups - 1) / groups;
+    static constexpr std::size_t p_tile = std::clamp<std::size_t>(row_tile_registers / q_tile, 1, chunks);
+
+    // `wide`: room for Cout wide planes.
+    static void forward(const T* in, const T* w, T* out, T* wide, bool split) {
+      const auto group = [&](std::size_t g) {
+        if constexpr (Cout % q_tile != 0)
+          if (g + 1 == groups) return channels<Cout % q_tile>(in, w, out, wide, g * q_tile);
+        channels<q_tile>(in, w, out, wide, g * q_tile);
       };
-      // Rows in parallel only where the work outweighs waking a thread (about 10 us,
+      // Groups in parallel only where the work outweighs waking a thread (about 10 us,
       // as long as a layer of 1M multiply-adds takes here: ref11k's layers do not split).
       constexpr bool worth_splitting = Cout * Cin * K * K * hout * wout >= (std::size_t{1} << 22);
-      if (worth_splitting && split && hout > 1)
-        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, hout),
-                          [&](const tbb::blocked_range<std::size_t>& r) { rows(r.begin(), r.end()); });
+      if (worth_splitting && split && groups > 1)
+        tbb::parallel_for(std::size_t{0}, groups, group);
       else
-        rows(0, hout);
+        for (std::size_t g = 0; g < groups; ++g) group(g);
+    }
+
+    template <std::size_t Q>
+    static void channels(const T* in, const T* w, T* out, T* wide, std::size_t co) {
+      wide += co * plane;
+      constexpr std::size_t full = chunks / p_tile * p_tile;
+      for (std::size_t c = 0; c < full; c += p_tile) tile<Q, p_tile>(in, w, wide, co, c);
+      if constexpr (full != chunks) tile<Q, chunks - full>(in, w, wide, co, full);
+      for (std::size_t q = 0; q < Q; ++q)
+        for (std::size_t y = 0; y < hout; ++y)
+          std::memcpy(out + ((co + q) * hout + y) * wout, wide + q * plane + y * wp, wout * sizeof(T));
     }
 
     // Out of line: the serial and the parallel path share one copy of the unrolled code.
-    template <std::size_t Q, class W, class T>
-    [[gnu::noinline]] static void row(const T* in, const T* w, T* out, std::size_t co, std::size_t y) {
-      constexpr std::size_t L = lanes_of<W>, chunks = (wout + L - 1) / L;
-      W acc[Q][chunks] = {};
+    template <std::size_t Q, std::size_t P>
+    [[gnu::noinline]] static void tile(const T* in, const T* w, T* wide, std::size_t co, std::size_t c) {
+      W acc[Q][P] = {};
       for (std::size_t ci = 0; ci < Cin; ++ci) {
+        const T* wk = w + (co * Cin + ci) * K * K;
 #pragma GCC unroll 16
-        for (std::size_t ky = 0; ky < K; ++ky) {
-          const T* line = in + (ci * hp + y + ky) * wp;
-          const T* wk = w + (co * Cin + ci) * K * K + ky * K;
+        for (std::size_t ky = 0; ky < K; ++ky)
 #pragma GCC unroll 16
           for (std::size_t kx = 0; kx < K; ++kx) {
-            W v[chunks];
+            const T* at = in + ci * hp * wp + ky * wp + kx + c * L;
+            W v[P];
 #pragma GCC unroll 16
-            for (std::size_t c = 0; c < chunks; ++c) std::memcpy(&v[c], line + c * L + kx, sizeof(W));
-            tap(acc, wk + kx, v);
+            for (std::size_t p = 0; p < P; ++p) std::memcpy(&v[p], at + p * L, sizeof(W));
+            tap(acc, wk + ky * K + kx, v);
           }
-        }
       }
 #pragma GCC unroll 16
       for (std::size_t q = 0; q < Q; ++q)
 #pragma GCC unroll 16
-        for (std::size_t c = 0; c < chunks; ++c)
-          std::memcpy(out + ((co + q) * hout + y) * wout + c * L, &acc[q][c], sizeof(T) * std::min(L, wout - c * L));
+        for (std::size_t p = 0; p < P; ++p) std::memcpy(wide + q * plane + (c + p) * L, &acc[q][p], sizeof(W));
     }
   };
 

@@ -66,14 +66,16 @@ struct conv {
     static constexpr std::size_t hc = input_correlation::hout, wc = input_correlation::wout;
     static constexpr bool crops_gradient = Padding > 0 || hc != In::height || wc != In::width;
 
-    // Scratch: [padded input][spread output gradient, or the correlation's own][padded
-    // input gradient][flipped weights]
+    // Scratch: [padded input][spread output gradient][padded input gradient][flipped
+    // weights]; a block of one sample adds its correlations' own after them.
     static constexpr std::size_t padded_input_at = 0;
     static constexpr std::size_t spread_gradient_at = padded_input_at + (embeds_input ? cin * hp * wp : 0);
-    static constexpr std::size_t padded_gradient_at =
-        spread_gradient_at + (spreads_gradient ? cout * hd * wd : input_correlation::scratch_scalars);
+    static constexpr std::size_t padded_gradient_at = spread_gradient_at + (spreads_gradient ? cout * hd * wd : 0);
     static constexpr std::size_t flipped_weights_at = padded_gradient_at + (crops_gradient ? cin * hc * wc : 0);
     static constexpr std::size_t scratch_size = flipped_weights_at + weight_count;  // generous: a pack per weight
+    static constexpr std::size_t correlation_scratch_at = scratch_size;
+    static constexpr std::size_t one_sample_scratch_size =
+        correlation_scratch_at + std::max(correlation::one_sample_scratch, input_correlation::one_sample_scratch);
 
     template <class T>
     static void initialize(std::span<T> params, std::span<T>, random_sequence& rng) {
@@ -95,7 +97,8 @@ struct conv {
 
     template <class A>
     static void forward(const A& a) {
-      correlation::forward(padded_input(a.in, a.scratch), a.params, a.out, a.split_channels);
+      correlation::forward(padded_input(a.in, a.scratch), a.params, a.out, a.split_channels,
+                           a.scratch + correlation_scratch_at);
       if constexpr (has_bias)
         for (std::size_t c = 0; c < cout; ++c)
           for (std::size_t i = 0; i < hout * wout; ++i) a.out[c * hout * wout + i] += a.params[weight_count + c];
@@ -129,7 +132,7 @@ struct conv {
         detail::embed<cout, hout, wout, k - 1, s>(a.d_out, a.scratch + spread_gradient_at);
         spread = a.scratch + spread_gradient_at;
       }
-      V* own_scratch = a.scratch + spread_gradient_at;
+      V* own_scratch = a.scratch + correlation_scratch_at;
       if constexpr (!crops_gradient) {
         input_correlation::forward(spread, flipped, a.d_in, false, own_scratch);
       } else {

@@ -38,6 +38,7 @@ struct depthwise_conv {
     static constexpr std::size_t multiply_adds = c * channel::multiply_adds;
     static constexpr bool backward_reads_output = false;
     static constexpr std::size_t scratch_size = channel::scratch_size;  // the channels take turns
+    static constexpr std::size_t one_sample_scratch_size = channel::one_sample_scratch_size;
     static constexpr std::array<tensor_info, 1> parameter_tensors{tensor_info{"weight", 4, {c, 1, k, k}}};
 
     // PyTorch's bound for groups = C is a one-channel conv's: U(-1/K, 1/K).

@@ -27,15 +27,16 @@ struct dropout {
     static constexpr bool backward_reads_output = false;
 
     // The per-lane multiplier (0 or 1 / (1 - Rate)) of element i, from a vectorised
-    // 32-bit hash (murmur3's finaliser) of a per-lane counter.
-    template <class A>
-    [[gnu::always_inline]] static inline auto multiplier(const A& a, std::size_t i) {
+    // 32-bit hash (murmur3's finaliser) of a per-lane counter: lane l holds element i
+    // of sample first_sample + l, or in a register of one sample's consecutive
+    // elements (X wider than the block), element i + l of first_sample.
+    template <class X, class A>
+    [[gnu::always_inline]] static inline X multiplier(const A& a, std::size_t i) {
       using V = std::remove_cvref_t<decltype(*a.in)>;
       using T = scalar_of<V>;
-      constexpr std::size_t lanes = lanes_of<V>;
-      using U = pack<std::uint32_t, lanes>;
-      U h = lane_index<U>() * static_cast<std::uint32_t>(In::size) +
-            static_cast<std::uint32_t>(a.first_sample * In::size + i);
+      using U = pack<std::uint32_t, lanes_of<X>>;
+      constexpr auto lane_step = static_cast<std::uint32_t>(lanes_of<V> == 1 ? 1 : In::size);
+      U h = lane_index<U>() * lane_step + static_cast<std::uint32_t>(a.first_sample * In::size + i);
       h ^= static_cast<std::uint32_t>(a.key);
       h *= 0x9e3779b1u;
       h ^= static_cast<std::uint32_t>(a.key >> 32);
@@ -43,8 +44,8 @@ struct dropout {
       constexpr auto threshold = static_cast<std::uint32_t>(Rate * 4294967296.0);
       constexpr T scale = static_cast<T>(1.0 / (1.0 - Rate));
       // The comparison's lanes widened to the scalar's width (64-bit for double).
-      using mask = decltype(V{} < V{});
-      return __builtin_convertvector(h >= threshold, mask) ? V{} + scale : V{};
+      using mask = decltype(X{} < X{});
+      return __builtin_convertvector(h >= threshold, mask) ? X{} + scale : X{};
     }
 
     template <class U>
@@ -57,11 +58,11 @@ struct dropout {
     template <class A>
     static auto forward_at(const A& a, std::size_t) {
       const bool training = a.run_mode == mode::train;
-      return [&a, training](std::size_t i, auto x) { return training ? x * multiplier(a, i) : x; };
+      return [&a, training](std::size_t i, auto x) { return training ? x * multiplier<decltype(x)>(a, i) : x; };
     }
     template <class A>
     static auto backward_at(const A& a, std::size_t) {
-      return [&a](std::size_t i, auto, auto g) { return g * multiplier(a, i); };
+      return [&a](std::size_t i, auto, auto g) { return g * multiplier<decltype(g)>(a, i); };
     }
   };
 };

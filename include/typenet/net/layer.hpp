@@ -30,7 +30,9 @@
 // Optional abilities are found from what a layer defines:
 //   forward_at(block_args, channel)    pointwise: instead of forward, out[i] = f(i, in[i]) for
 //                                      element i of the channel, f = forward_at(a, channel) (so
-//                                      that per-channel constants are computed once)
+//                                      that per-channel constants are computed once); f and g
+//                                      below take any pack: in a block of one sample, x may
+//                                      hold the consecutive elements i, i + 1, ... of the channel
 //   backward_at(block_args, channel)   pointwise gradient, for a parameter-free layer: instead of
 //                                      backward, d_in[i] = g(i, out[i], d_out[i])
 //                                      The engine runs a pointwise layer followed by pointwise-
@@ -53,6 +55,9 @@
 //   backward_reads_output              backward reads `out` (so no later layer may overwrite it)
 //   gradient_in_place                  backward may write d_in over d_out (d_in[i] needs d_out[i]
 //                                      only): the engine then passes the same buffer
+//   one_sample_scratch_size            packs of scratch a block of one sample needs, where that is
+//                                      more than scratch_size (its kernels vectorise over pixels)
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -168,6 +173,15 @@ template <class L>
 concept pointwise_layer = requires(const detail::probe_block& a) { L::forward_at(a, std::size_t{}); };
 template <class L>
 concept pointwise_gradient_layer = requires(const detail::probe_block& a) { L::backward_at(a, std::size_t{}); };
+// Packs of scratch layer L needs per block of `Lanes` samples.
+template <class L, std::size_t Lanes>
+constexpr std::size_t scratch_packs() {
+  if constexpr (Lanes == 1 && requires { L::one_sample_scratch_size; })
+    return std::max<std::size_t>(L::scratch_size, L::one_sample_scratch_size);
+  else
+    return L::scratch_size;
+}
+
 template <class L>
 concept batch_statistics_layer = requires(const detail::probe_batch& a) { L::forward_batch(a); };
 

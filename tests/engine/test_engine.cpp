@@ -115,6 +115,29 @@ BOOST_AUTO_TEST_CASE(dropout_drops_at_its_rate_and_only_in_training) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// In evaluation a conv stores its outputs through the pointwise layers after it
+// (its epilogue); kept memory stores every layer's output instead. Both give the
+// same bits, in blocks of samples and of one sample, with a bias, batch norm's
+// running statistics, a chain of one (relu) and of three.
+BOOST_AUTO_TEST_CASE(a_conv_and_the_chain_after_it_in_one_pass_give_what_layer_by_layer_gives) {
+  using net = network<input<2, 11, 11>, conv<5, 3, 1, 1, bias::on>, batch_norm, typenet::relu, dropout<0.2>,
+                      conv<4, 3>, typenet::relu, max_pool<3>, conv<3, 3, 1, 1, bias::on>, typenet::tanh, flatten,
+                      dense<4>>;
+  random_sequence rng(8);
+  std::vector<float> x(20 * net::input_size);
+  for (float& v : x) v = static_cast<float>(rng.uniform(-1.5, 1.5));
+  const auto outputs = [&]<class M>(M m) {
+    m.initialize(4);
+    random_sequence statistics(9);  // running means and variances, the same for every model
+    for (float& v : m.buffers()) v = 0.5f + static_cast<float>(statistics.uniform(0, 1));
+    const auto y = m.forward(x, 20, mode::eval);
+    return std::vector<float>(y.begin(), y.end());
+  };
+  const auto layer_by_layer = outputs(model<net, float, activation_memory::kept>(20));
+  BOOST_TEST(outputs(model<net>(20)) == layer_by_layer, tt::per_element());
+  BOOST_TEST(outputs(single_sample_model<net>(20)) == layer_by_layer, tt::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(a_sample_gets_the_same_output_in_any_batch) {
   // Evaluation is per sample: a batch of 37 (2 full blocks and a partial one),
   // batches of 1, and blocks of one sample (kernels vectorised over pixels, not

@@ -9,6 +9,7 @@
 //   float total = typenet::lane_sum(y);
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <utility>
 
@@ -63,6 +64,28 @@ inline constexpr std::size_t default_lanes = vector_bytes / sizeof(T);
 
 template <class V>
 inline constexpr std::size_t lanes_of = sizeof(V) / sizeof(V{}[0]);
+
+// A pack of any width read from, or written to, memory of scalars or other packs.
+template <class X, class P>
+inline X load_as(const P* at) {
+  X x;
+  std::memcpy(&x, at, sizeof(X));
+  return x;
+}
+template <class X, class P>
+inline void store_as(P* at, X x) {
+  std::memcpy(at, &x, sizeof(X));
+}
+
+// Calls step.template operator()<X>(i) over [begin, end) of consecutive scalars of
+// T, X the pack that holds i and those after it: a register's width of them while
+// they last, then one at a time.
+template <class T, class Step>
+inline void each_register(std::size_t begin, std::size_t end, Step&& step) {
+  using W = pack<T, vector_bytes / sizeof(T)>;
+  for (; begin + lanes_of<W> <= end; begin += lanes_of<W>) step.template operator()<W>(begin);
+  for (; begin < end; ++begin) step.template operator()<pack<T, 1>>(begin);
+}
 
 template <class V>
 using scalar_of = std::remove_cvref_t<decltype(V{}[0])>;

@@ -21,7 +21,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -362,11 +361,45 @@ class model {
       if constexpr (pointwise_layer<L>) {
         forward_chain<I, plan::chain_end[I]>(b, run_mode, key);
         forward_layers<plan::chain_end[I] + 1, End>(b, run_mode, key);
+      } else if constexpr (takes_chain_as_epilogue<I, End>) {
+        if (run_mode == mode::eval) {
+          forward_into_chain<I>(b, key);
+          return forward_layers<plan::chain_end[I + 1] + 1, End>(b, run_mode, key);
+        }
+        L::forward(block_of<I>(b, run_mode, key));
+        forward_layers<I + 1, End>(b, run_mode, key);
       } else {
         L::forward(block_of<I>(b, run_mode, key));
         forward_layers<I + 1, End>(b, run_mode, key);
       }
     }
+  }
+
+  // Layer I runs the chain after it as its epilogue, in evaluation (in training the
+  // chain's backward needs the chain's input, which the epilogue never stores).
+  template <std::size_t I, std::size_t End>
+  static constexpr bool takes_chain_as_epilogue = [] {
+    if constexpr (I + 1 < End && Memory == activation_memory::reused)
+      return epilogue_layer<typename Net::template layer<I>> && pointwise_layer<typename Net::template layer<I + 1>>;
+    else return false;
+  }();
+
+  // Layer I and the chain after it in one pass: each output goes through the
+  // chain before it is stored, where the chain would have left it.
+  template <std::size_t I>
+  void forward_into_chain(std::size_t b, std::uint64_t key) {
+    constexpr std::size_t first = I + 1, last = plan::chain_end[first];
+    block_args<V, T> a = block_of<I>(b, mode::eval, key);
+    a.out = activation<last + 1>(b);
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+      const std::tuple args{block_of<first + J>(b, mode::eval, key)...};
+      Net::template layer<I>::forward(a, [&](std::size_t ch) {
+        return [f = std::tuple{Net::template layer<first + J>::forward_at(std::get<J>(args), ch)...}](std::size_t i, auto x) {
+          ((x = std::get<J>(f)(i, x)), ...);
+          return x;
+        };
+      });
+    }(std::make_index_sequence<last - first + 1>{});
   }
 
   // Pointwise layers First..Last in one pass: the values between them stay in registers.
@@ -380,9 +413,9 @@ class model {
       for (std::size_t ch = 0; ch < S::channels; ++ch) {
         const std::tuple f{Net::template layer<First + J>::forward_at(std::get<J>(args), ch)...};
         elements(ch * S::pixels, (ch + 1) * S::pixels, [&]<class X>(std::size_t i) {
-          X x = load<X>(in + i);
+          X x = load_as<X>(in + i);
           ((x = std::get<J>(f)(i, x)), ...);
-          store(out + i, x);
+          store_as(out + i, x);
         });
       }
     }(std::make_index_sequence<Last - First + 1>{});
@@ -391,24 +424,11 @@ class model {
   // Calls step.template operator()<X>(i) for elements [begin, end) of a block, X
   // the type that holds element i: a pack of samples, or for a block of one sample
   // a register of consecutive elements i, i + 1, ... (so that the pointwise layers'
-  // functions vectorise there too) and single elements for the rest.
+  // functions vectorise there too).
   template <class Step>
   static void elements(std::size_t begin, std::size_t end, Step&& step) {
-    if constexpr (Lanes == 1) {
-      using W = pack<T, vector_bytes / sizeof(T)>;
-      for (; begin + lanes_of<W> <= end; begin += lanes_of<W>) step.template operator()<W>(begin);
-    }
-    for (; begin < end; ++begin) step.template operator()<V>(begin);
-  }
-  template <class X>
-  static X load(const V* at) {
-    X x;
-    std::memcpy(&x, at, sizeof(X));
-    return x;
-  }
-  template <class X>
-  static void store(V* at, X x) {
-    std::memcpy(at, &x, sizeof(X));
+    if constexpr (Lanes == 1) each_register<T>(begin, end, step);
+    else for (; begin < end; ++begin) step.template operator()<V>(begin);
   }
 
   // The gradient buffer layer I reads its d_out from (plan.hpp); block b's at b * plan::largest_activation.
@@ -487,15 +507,15 @@ class model {
           const std::tuple g{backward_at_or_none<First + J, Low>(std::get<J>(args), ch)...};
           elements(ch * S::pixels, (ch + 1) * S::pixels, [&]<class X>(std::size_t i) {
             X v[n + 1];
-            if constexpr (n == 1) v[1] = load<X>(out + i);
-            else v[0] = load<X>(in + i), ((v[J + 1] = std::get<J>(f)(i, v[J])), ...);
+            if constexpr (n == 1) v[1] = load_as<X>(out + i);
+            else v[0] = load_as<X>(in + i), ((v[J + 1] = std::get<J>(f)(i, v[J])), ...);
             const auto gradient = [&]<std::size_t K>(X d) {  // through chain layer K, if it has one
               if constexpr (First + K >= Low) return std::get<K>(g)(i, v[K + 1], d);
               else return d;
             };
-            X d = load<X>(d_out + i);
+            X d = load_as<X>(d_out + i);
             ((d = gradient.template operator()<n - 1 - J>(d)), ...);
-            store(d_in + i, d);
+            store_as(d_in + i, d);
           });
         }
       }(std::make_index_sequence<n>{});

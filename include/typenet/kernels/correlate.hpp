@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 #include <tbb/parallel_for.h>
 
 #include "typenet/core/pack.hpp"
+#include "typenet/kernels/epilogue.hpp"
 
 namespace typenet::detail {
 
@@ -64,18 +66,20 @@ struct correlation {
       S == 1 ? (Pad > 0 ? Cin * hp * wp : 0) + Cout * ((hout * wp + vector_bytes / 4 - 1) / (vector_bytes / 4) * (vector_bytes / 4)) : 0;
 
   // out[co][y][x] = sum over ci, ky, kx of w[co][ci][ky][kx] * in[ci][y*S + ky - Pad][x*S + kx - Pad]
-  // With split_channels, the work runs as parallel tasks (for a batch too small
-  // to keep the threads busy); each output's arithmetic is the same. `scratch`:
-  // one_sample_scratch scalars, for a block of one sample.
-  template <class V, class T>
-  static void forward(const V* in, const T* w, V* out, bool split_channels, V* scratch) {
+  // then, with an epilogue, out[i] = f(i, out[i]) for f = epilogue(co): the layers
+  // that follow, applied while the rows are still in cache. With split_channels,
+  // the work runs as parallel tasks (for a batch too small to keep the threads
+  // busy); each output's arithmetic is the same. `scratch`: one_sample_scratch
+  // scalars, for a block of one sample.
+  template <class V, class T, class Epilogue = no_epilogue>
+  static void forward(const V* in, const T* w, V* out, bool split_channels, V* scratch, const Epilogue& epilogue = {}) {
     if constexpr (lanes_of<V> == 1 && S == 1) {
       if constexpr (Pad > 0) {  // whole-plane vectors cannot skip the border: copy it in
         embed<Cin, Hin, Win, Pad, 1>(scalars_in<T>(in), scalars_in<T>(scratch));
         in = scratch;
         scratch += Cin * hp * wp;
       }
-      one_sample<T>::forward(scalars_in<T>(in), w, scalars_in<T>(out), scalars_in<T>(scratch), split_channels);
+      one_sample<T>::forward(scalars_in<T>(in), w, out, scalars_in<T>(scratch), split_channels, epilogue);
     } else {
       constexpr std::size_t tiles = (Cout + out_tile - 1) / out_tile;
       const auto run = [&](std::size_t t, std::size_t y) {
@@ -83,13 +87,24 @@ struct correlation {
           if (t + 1 == tiles) return output_row<Cout % out_tile>(in, w, out, t * out_tile, y);
         output_row<out_tile>(in, w, out, t * out_tile, y);
       };
+      // Channels [c0, c1), rows [y0, y1) through the epilogue.
+      const auto finish = [&](std::size_t c0, std::size_t c1, std::size_t y0, std::size_t y1) {
+        if constexpr (!std::is_same_v<Epilogue, no_epilogue>)
+          for (std::size_t c = c0; c < c1; ++c) {
+            const auto f = epilogue(c);
+            for (std::size_t i = (c * hout + y0) * wout; i < (c * hout + y1) * wout; ++i) out[i] = f(i, out[i]);
+          }
+      };
       if (split_channels && tiles > 1)
         tbb::parallel_for(std::size_t{0}, tiles, [&](std::size_t t) {
           for (std::size_t y = 0; y < hout; ++y) run(t, y);
+          finish(t * out_tile, std::min(Cout, (t + 1) * out_tile), 0, hout);
         });
       else  // row by row, every channel tile: the input rows of a row stay in cache
-        for (std::size_t y = 0; y < hout; ++y)
+        for (std::size_t y = 0; y < hout; ++y) {
           for (std::size_t t = 0; t < tiles; ++t) run(t, y);
+          finish(0, Cout, y, y + 1);
+        }
     }
   }
 
@@ -139,11 +154,12 @@ struct correlation {
     static constexpr std::size_t p_tile = std::clamp<std::size_t>(row_tile_registers / q_tile, 1, chunks);
 
     // `wide`: room for Cout wide planes.
-    static void forward(const T* in, const T* w, T* out, T* wide, bool split) {
+    template <class V, class Epilogue>
+    static void forward(const T* in, const T* w, V* out, T* wide, bool split, const Epilogue& epilogue) {
       const auto group = [&](std::size_t g) {
         if constexpr (Cout % q_tile != 0)
-          if (g + 1 == groups) return channels<Cout % q_tile>(in, w, out, wide, g * q_tile);
-        channels<q_tile>(in, w, out, wide, g * q_tile);
+          if (g + 1 == groups) return channels<Cout % q_tile>(in, w, out, wide, g * q_tile, epilogue);
+        channels<q_tile>(in, w, out, wide, g * q_tile, epilogue);
       };
       // Groups in parallel only where the work outweighs waking a thread (about 10 us,
       // as long as a layer of 1M multiply-adds takes here: ref11k's layers do not split).
@@ -154,15 +170,23 @@ struct correlation {
         for (std::size_t g = 0; g < groups; ++g) group(g);
     }
 
-    template <std::size_t Q>
-    static void channels(const T* in, const T* w, T* out, T* wide, std::size_t co) {
+    // Q channels from co, their rows copied out of the wide planes (through the epilogue).
+    template <std::size_t Q, class V, class Epilogue>
+    static void channels(const T* in, const T* w, V* out, T* wide, std::size_t co, const Epilogue& epilogue) {
       wide += co * plane;
       constexpr std::size_t full = chunks / p_tile * p_tile;
       for (std::size_t c = 0; c < full; c += p_tile) tile<Q, p_tile>(in, w, wide, co, c);
       if constexpr (full != chunks) tile<Q, chunks - full>(in, w, wide, co, full);
-      for (std::size_t q = 0; q < Q; ++q)
-        for (std::size_t y = 0; y < hout; ++y)
-          std::memcpy(out + ((co + q) * hout + y) * wout, wide + q * plane + y * wp, wout * sizeof(T));
+      for (std::size_t q = 0; q < Q; ++q) {
+        T* plane_out = scalars_in<T>(out) + (co + q) * hout * wout;
+        for (std::size_t y = 0; y < hout; ++y) std::memcpy(plane_out + y * wout, wide + q * plane + y * wp, wout * sizeof(T));
+        if constexpr (!std::is_same_v<Epilogue, no_epilogue>) {  // over the whole plane: no row ends
+          const auto f = epilogue(co + q);
+          const std::size_t first = (co + q) * hout * wout;
+          each_register<T>(first, first + hout * wout,
+                           [&]<class X>(std::size_t i) { store_as(out + i, f(i, load_as<X>(out + i))); });
+        }
+      }
     }
 
     // Out of line: the serial and the parallel path share one copy of the unrolled code.

@@ -95,13 +95,11 @@ struct conv {
       }
     }
 
-    template <class A>
-    static void forward(const A& a) {
+    // An epilogue (kernels/epilogue.hpp) applies the layers after this one to its output.
+    template <class A, class Epilogue = no_epilogue>
+    static void forward(const A& a, const Epilogue& epilogue = {}) {
       correlation::forward(padded_input(a.in, a.scratch), a.params, a.out, a.split_channels,
-                           a.scratch + correlation_scratch_at);
-      if constexpr (has_bias)
-        for (std::size_t c = 0; c < cout; ++c)
-          for (std::size_t i = 0; i < hout * wout; ++i) a.out[c * hout * wout + i] += a.params[weight_count + c];
+                           a.scratch + correlation_scratch_at, with_bias(a, epilogue));
     }
 
     template <class A>
@@ -117,6 +115,20 @@ struct conv {
     }
 
    private:
+    // The bias joins the epilogue: added to each sum before the layers after it.
+    template <class A, class Epilogue>
+    static auto with_bias(const A& a, const Epilogue& epilogue) {
+      if constexpr (!has_bias) {
+        return epilogue;
+      } else {
+        return [&a, &epilogue](std::size_t ch) {
+          const auto b = a.params[weight_count + ch];
+          if constexpr (std::is_same_v<Epilogue, no_epilogue>) return [b](std::size_t, auto x) { return x + b; };
+          else return [b, f = epilogue(ch)](std::size_t i, auto x) { return f(i, x + b); };
+        };
+      }
+    }
+
     template <class A>
     static void input_gradient(const A& a) {
       using V = std::remove_cvref_t<decltype(*a.in)>;

@@ -55,6 +55,9 @@
 //   backward_reads_output              backward reads `out` (so no later layer may overwrite it)
 //   gradient_in_place                  backward may write d_in over d_out (d_in[i] needs d_out[i]
 //                                      only): the engine then passes the same buffer
+//   forward(block_args, epilogue)      besides forward(block_args): stores each output through an
+//                                      epilogue (kernels/epilogue.hpp), so that in evaluation the
+//                                      chain of pointwise layers after it runs in the same pass
 //   one_sample_scratch_size            packs of scratch a block of one sample needs, where that is
 //                                      more than scratch_size (its kernels vectorise over pixels)
 #include <algorithm>
@@ -71,6 +74,7 @@
 #include "typenet/net/diagnostics.hpp"
 #include "typenet/core/pack.hpp"
 #include "typenet/core/random.hpp"
+#include "typenet/kernels/epilogue.hpp"
 
 namespace typenet {
 
@@ -182,6 +186,8 @@ constexpr std::size_t scratch_packs() {
     return L::scratch_size;
 }
 
+template <class L>
+concept epilogue_layer = requires(const detail::probe_block& a) { L::forward(a, no_epilogue{}); };
 template <class L>
 concept batch_statistics_layer = requires(const detail::probe_batch& a) { L::forward_batch(a); };
 

@@ -79,12 +79,11 @@ inline void store_as(P* at, X x) {
 
 // Calls step.template operator()<X>(i) over [begin, end) of consecutive scalars of
 // T, X the pack that holds i and those after it: a register's width of them while
-// they last, then one at a time.
-template <class T, class Step>
+// they last, then halves of it (24 scalars: 16, then 8).
+template <class T, std::size_t Width = vector_bytes / sizeof(T), class Step>
 inline void each_register(std::size_t begin, std::size_t end, Step&& step) {
-  using W = pack<T, vector_bytes / sizeof(T)>;
-  for (; begin + lanes_of<W> <= end; begin += lanes_of<W>) step.template operator()<W>(begin);
-  for (; begin < end; ++begin) step.template operator()<pack<T, 1>>(begin);
+  for (; begin + Width <= end; begin += Width) step.template operator()<pack<T, Width>>(begin);
+  if constexpr (Width > 1) each_register<T, Width / 2>(begin, end, step);
 }
 
 template <class V>

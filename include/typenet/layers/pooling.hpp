@@ -6,7 +6,10 @@
 //
 //   using net = typenet::network<typenet::input<16, 24, 24>, typenet::max_pool<2>>;
 //   static_assert(std::is_same_v<net::output_shape, typenet::shape<16, 12, 12>>);
+#include <bit>
 #include <cstddef>
+#include <type_traits>
+#include <utility>
 #include <string_view>
 
 #include "typenet/net/layer.hpp"
@@ -31,6 +34,25 @@ struct pool : layer_defaults<In> {
   static constexpr std::size_t kernel = KH, stride = KH;
   static constexpr bool backward_reads_output = std::is_same_v<Op, maximum>;
 
+  // at[0], at[Step], at[2 Step], ... as a pack X: one load of them all and a
+  // shuffle where that is a whole vector.
+  template <class X, std::size_t Step, class T>
+  static X strided(const T* at) {
+    constexpr std::size_t n = lanes_of<X>;
+    if constexpr (n == 1 || Step == 1) {
+      return load_as<X>(at);
+    } else if constexpr (std::has_single_bit(n * Step) && n * Step * sizeof(T) <= 2 * vector_bytes) {
+      const auto all = load_as<pack<T, n * Step>>(at);
+      return [&]<std::size_t... L>(std::index_sequence<L...>) {
+        return __builtin_shufflevector(all, all, (L * Step)...);
+      }(std::make_index_sequence<n>{});
+    } else {
+      X x;
+      for (std::size_t l = 0; l < n; ++l) x[l] = at[l * Step];
+      return x;
+    }
+  }
+
   template <class F>
   [[gnu::always_inline]] static inline void windows(F&& f) {
     for (std::size_t ch = 0; ch < c; ++ch)
@@ -46,15 +68,41 @@ struct pool : layer_defaults<In> {
   template <class A>
   static void forward(const A& a) {
     using T = scalar_of<std::remove_cvref_t<decltype(*a.in)>>;
-    windows([&](std::size_t o, const std::size_t* taps) {
-      auto r = a.in[taps[0]];
+    // Each tap in window order, one pack of outputs at a time.
+    const auto pool_at = [&]<class X>(std::size_t o, const auto& tap) {
+      X r = tap.template operator()<X>(0);
       for (std::size_t t = 1; t < KH * KW; ++t) {
-        if constexpr (std::is_same_v<Op, maximum>) r = a.in[taps[t]] > r ? a.in[taps[t]] : r;
-        else r += a.in[taps[t]];
+        const X v = tap.template operator()<X>(t);
+        if constexpr (std::is_same_v<Op, maximum>) r = v > r ? v : r;
+        else r += v;
       }
       if constexpr (std::is_same_v<Op, average>) r *= T(1) / (KH * KW);
-      a.out[o] = r;
-    });
+      store_as(a.out + o, r);
+    };
+    if constexpr (lanes_of<std::remove_cvref_t<decltype(*a.in)>> == 1) {
+      // One sample: a register of a row's outputs at a time, or of channels where a
+      // window covers the map; each tap of them read as one strided pack.
+      const T* in = scalars_in<T>(a.in);
+      constexpr std::size_t step = wout > 1 ? KW : In::pixels;  // between neighbouring outputs' windows
+      const auto outputs = [&](std::size_t first, std::size_t count, const T* corner) {
+        each_register<T>(0, count, [&]<class X>(std::size_t o) {
+          pool_at.template operator()<X>(first + o, [&]<class P>(std::size_t t) {
+            return strided<P, step>(corner + o * step + t / KW * In::width + t % KW);
+          });
+        });
+      };
+      if constexpr (wout > 1) {
+        for (std::size_t ch = 0; ch < c; ++ch)
+          for (std::size_t y = 0; y < hout; ++y) outputs((ch * hout + y) * wout, wout, in + (ch * In::height + y * KH) * In::width);
+      } else {
+        static_assert(hout == 1, "typenet: a window as wide as the map is as high");
+        outputs(0, c, in);
+      }
+    } else {
+      windows([&](std::size_t o, const std::size_t* taps) {
+        pool_at.template operator()<std::remove_cvref_t<decltype(*a.in)>>(o, [&]<class P>(std::size_t t) { return a.in[taps[t]]; });
+      });
+    }
   }
 
   template <class A>

@@ -19,6 +19,7 @@
 // each computes its share of the blocks, and every sum over the batch is still
 // the same fold over all of them in block order, so that too is bit-identical.
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -347,10 +348,42 @@ class model {
     }
     constexpr std::size_t end = plan::next_barrier[First];
     run_blocks([&](std::size_t b) {
-      forward_layers<First, end>(b, mode::train, key);
-      if constexpr (end < depth) Net::template layer<end>::forward_block_sums(block_of<end>(b, mode::train, key));
+      if constexpr (epilogue_takes_block_sums<First, end>) {
+        forward_layers<First, end - 1>(b, mode::train, key);
+        forward_with_block_sums<end>(b, key);
+      } else {
+        forward_layers<First, end>(b, mode::train, key);
+        if constexpr (end < depth) Net::template layer<end>::forward_block_sums(block_of<end>(b, mode::train, key));
+      }
     });
     if constexpr (end < depth) run_training_forward<end>(key);
+  }
+
+  // In blocks of samples, the layer before batch layer B (the last of the segment
+  // from First) takes B's block sums in its epilogue, where B can take them one
+  // element at a time: no pass of their own through its output.
+  template <std::size_t First, std::size_t B>
+  static constexpr bool epilogue_takes_block_sums = [] {
+    if constexpr (B < depth && B > First && Lanes > 1)
+      return epilogue_layer<typename Net::template layer<B - 1>> && requires(const block_args<V, T>& a) {
+        Net::template layer<B>::forward_sums_at(a, std::size_t{});
+      };
+    else return false;
+  }();
+
+  template <std::size_t B>
+  void forward_with_block_sums(std::size_t b, std::uint64_t key) {
+    using L = typename Net::template layer<B>;
+    const block_args<V, T> a = block_of<B>(b, mode::train, key);
+    std::array<decltype(L::forward_sums_at(a, 0)), L::input_shape::channels> sums;
+    for (std::size_t ch = 0; ch < sums.size(); ++ch) sums[ch] = L::forward_sums_at(a, ch);
+    Net::template layer<B - 1>::forward(block_of<B - 1>(b, mode::train, key), [&](std::size_t ch) {
+      return [at = &sums[ch]](std::size_t, V x) {
+        at->add(x);
+        return x;
+      };
+    });
+    for (const auto& s : sums) s.store();
   }
 
   // Layers I to End - 1 of block b; a chain never crosses a barrier.
@@ -471,7 +504,8 @@ class model {
     constexpr std::size_t bottom = plan::segment_bottom[Top];
     run_blocks([&](std::size_t b) {
       backward_layers<Top, bottom>(b, key);
-      if constexpr (bottom > 0) backward_block_sums<bottom - 1>(b, key);
+      if constexpr (bottom > 0 && !chain_takes_block_sums<plan::chain_start[bottom], bottom>)
+        backward_block_sums<bottom - 1>(b, key);
     });
     if constexpr (bottom > 0) run_backward_from<bottom - 1>(key);
   }
@@ -489,8 +523,18 @@ class model {
     if constexpr (done > Bottom) backward_layers<done - 1, Bottom>(b, key);
   }
 
+  // A chain whose first layer is a batch layer (First < Low) computes the gradient at
+  // that layer's output: in blocks of samples, it takes the layer's block sums too
+  // in the same pass, where the layer can take them one element at a time.
+  template <std::size_t First, std::size_t Low>
+  static constexpr bool chain_takes_block_sums =
+      First < Low && Lanes > 1 && requires(const block_args<V, T>& a) {
+        Net::template layer<First>::backward_sums_at(a, std::size_t{});
+      };
+
   // Gradients of chain layers Low..Last in one pass, the values recomputed from the
   // chain's input (or, for a chain of one, read from its output).
+  // With chain_takes_block_sums, First's block sums too.
   template <std::size_t First, std::size_t Low, std::size_t Last>
   void backward_chain(std::size_t b, std::uint64_t key) {
     if constexpr (Low > 0) {
@@ -505,6 +549,10 @@ class model {
         for (std::size_t ch = 0; ch < S::channels; ++ch) {
           const std::tuple f{Net::template layer<First + J>::forward_at(std::get<J>(args), ch)...};
           const std::tuple g{backward_at_or_none<First + J, Low>(std::get<J>(args), ch)...};
+          auto sums = [&] {
+            if constexpr (chain_takes_block_sums<First, Low>) return Net::template layer<First>::backward_sums_at(std::get<0>(args), ch);
+            else return 0;
+          }();
           elements(ch * S::pixels, (ch + 1) * S::pixels, [&]<class X>(std::size_t i) {
             X v[n + 1];
             if constexpr (n == 1) v[1] = load_as<X>(out + i);
@@ -516,7 +564,9 @@ class model {
             X d = load_as<X>(d_out + i);
             ((d = gradient.template operator()<n - 1 - J>(d)), ...);
             store_as(d_in + i, d);
+            if constexpr (chain_takes_block_sums<First, Low>) sums.add(v[0], d);
           });
+          if constexpr (chain_takes_block_sums<First, Low>) sums.store();
         }
       }(std::make_index_sequence<n>{});
     }

@@ -19,7 +19,6 @@
 // each computes its share of the blocks, and every sum over the batch is still
 // the same fold over all of them in block order, so that too is bit-identical.
 #include <algorithm>
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -348,42 +347,10 @@ class model {
     }
     constexpr std::size_t end = plan::next_barrier[First];
     run_blocks([&](std::size_t b) {
-      if constexpr (epilogue_takes_block_sums<First, end>) {
-        forward_layers<First, end - 1>(b, mode::train, key);
-        forward_with_block_sums<end>(b, key);
-      } else {
-        forward_layers<First, end>(b, mode::train, key);
-        if constexpr (end < depth) Net::template layer<end>::forward_block_sums(block_of<end>(b, mode::train, key));
-      }
+      forward_layers<First, end>(b, mode::train, key);
+      if constexpr (end < depth) Net::template layer<end>::forward_block_sums(block_of<end>(b, mode::train, key));
     });
     if constexpr (end < depth) run_training_forward<end>(key);
-  }
-
-  // In blocks of samples, the layer before batch layer B (the last of the segment
-  // from First) takes B's block sums in its epilogue, where B can take them one
-  // element at a time: no pass of their own through its output.
-  template <std::size_t First, std::size_t B>
-  static constexpr bool epilogue_takes_block_sums = [] {
-    if constexpr (B < depth && B > First && Lanes > 1)
-      return epilogue_layer<typename Net::template layer<B - 1>> && requires(const block_args<V, T>& a) {
-        Net::template layer<B>::forward_sums_at(a, std::size_t{});
-      };
-    else return false;
-  }();
-
-  template <std::size_t B>
-  void forward_with_block_sums(std::size_t b, std::uint64_t key) {
-    using L = typename Net::template layer<B>;
-    const block_args<V, T> a = block_of<B>(b, mode::train, key);
-    std::array<decltype(L::forward_sums_at(a, 0)), L::input_shape::channels> sums;
-    for (std::size_t ch = 0; ch < sums.size(); ++ch) sums[ch] = L::forward_sums_at(a, ch);
-    Net::template layer<B - 1>::forward(block_of<B - 1>(b, mode::train, key), [&](std::size_t ch) {
-      return [at = &sums[ch]](std::size_t, V x) {
-        at->add(x);
-        return x;
-      };
-    });
-    for (const auto& s : sums) s.store();
   }
 
   // Layers I to End - 1 of block b; a chain never crosses a barrier.

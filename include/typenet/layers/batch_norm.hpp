@@ -67,31 +67,18 @@ struct batch_norm {
     // variance E[(x - s)^2] - E[x - s]^2 does not cancel once s is near the mean).
     template <class A>
     static void forward_block_sums(const A& a) {
+      using T = std::remove_cvref_t<decltype(*a.params)>;
+      auto* sums = scalars_in<T>(a.scratch);
       for (std::size_t ch = 0; ch < c; ++ch) {
-        auto sums = forward_sums_at(a, ch);
-        for (std::size_t i = ch * pixels; i < (ch + 1) * pixels; ++i) sums.add(a.in[i]);
-        sums.store();
-      }
-    }
-
-    // The same sums of channel ch taken one element at a time, add(x), then store():
-    // so that the layer before, which computes x, can take them in its own pass.
-    template <class A>
-    static auto forward_sums_at(const A& a, std::size_t ch) {
-      using V = std::remove_cvref_t<decltype(*a.in)>;
-      using T = scalar_of<V>;
-      struct channel_sums {
-        T* sums = nullptr;
-        std::size_t ch = 0;
-        T shift = 0;
-        V valid{}, s1{}, s2{};
-        void add(V x) {
-          const V d = x - shift;
+        const auto* x = a.in + ch * pixels;
+        const T shift = a.buffers[ch];
+        auto s1 = x[0] - x[0], s2 = s1;
+        for (std::size_t i = 0; i < pixels; ++i) {
+          const auto d = x[i] - shift;
           s1 += d, s2 += d * d;
         }
-        void store() const { sums[ch] = lane_sum(s1 * valid), sums[c + ch] = lane_sum(s2 * valid); }
-      };
-      return channel_sums{scalars_in<T>(a.scratch), ch, a.buffers[ch], a.valid};
+        sums[ch] = lane_sum(s1 * a.valid), sums[c + ch] = lane_sum(s2 * a.valid);
+      }
     }
 
     // Training, over the whole batch: the blocks' sums added in block order, then

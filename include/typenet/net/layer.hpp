@@ -49,6 +49,10 @@
 //                                      through `state`. Such a layer declares block_sums_size, the
 //                                      scalars its block sums take at the start of the scratch
 //                                      (what processes sharing a batch exchange, block_exchange.hpp).
+//   backward_sums_at(block_args, ch)   a batch layer's backward block sums of channel ch taken one
+//                                      element at a time (s.add(x, dy), then s.store()): where
+//                                      pointwise layers follow it, their backward pass, which
+//                                      computes its dy, takes them instead of a pass of its own
 // What only the layer knows is declared (layer_defaults gives the common answer):
 //   in_place                           it may write its output over its input: out[i] needs only
 //                                      in[i], and backward never reads `in`

@@ -25,34 +25,18 @@
 #include <stdexcept>
 #include <string>
 #include <tuple>
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-#include <tbb/partitioner.h>
 #include <tbb/task_arena.h>
 #include <utility>
 #include <vector>
 
 #include "typenet/net/layer.hpp"
 #include "typenet/core/pack.hpp"
+#include "typenet/core/parallel.hpp"
 #include "typenet/core/random.hpp"
 #include "typenet/engine/block_exchange.hpp"
 #include "typenet/engine/plan.hpp"
 
 namespace typenet {
-
-namespace detail {
-
-inline void parallel_blocks(std::size_t blocks, void* context, void (*f)(void*, std::size_t)) {
-  if (blocks == 1) return f(context, 0);
-  tbb::parallel_for(
-      tbb::blocked_range<std::size_t>(0, blocks, 1),
-      [&](const tbb::blocked_range<std::size_t>& r) {
-        for (std::size_t b = r.begin(); b != r.end(); ++b) f(context, b);
-      },
-      tbb::simple_partitioner());
-}
-
-}  // namespace detail
 
 template <class Net, class T = float, activation_memory Memory = activation_memory::reused,
           std::size_t Lanes = default_lanes<T>>
@@ -238,7 +222,7 @@ class model {
   }
   template <class F>
   void run_blocks(F&& f) const {
-    detail::parallel_blocks(blocks_, &f, [](void* c, std::size_t b) { (*static_cast<F*>(c))(b); });
+    parallel_each(blocks_, f);
   }
 
   // Activation I (0: input, I: output of layer I-1) of block b.

@@ -7,9 +7,9 @@
 #include <cstddef>
 #include <cstring>
 #include <type_traits>
-#include <tbb/parallel_for.h>
 
 #include "typenet/core/pack.hpp"
+#include "typenet/core/parallel.hpp"
 #include "typenet/kernels/epilogue.hpp"
 
 namespace typenet::detail {
@@ -96,7 +96,7 @@ struct correlation {
           }
       };
       if (split_channels && tiles > 1)
-        tbb::parallel_for(std::size_t{0}, tiles, [&](std::size_t t) {
+        parallel_each(tiles, [&](std::size_t t) {
           for (std::size_t y = 0; y < hout; ++y) run(t, y);
           finish(t * out_tile, std::min(Cout, (t + 1) * out_tile), 0, hout);
         });
@@ -165,7 +165,7 @@ struct correlation {
       // as long as a layer of 1M multiply-adds takes here: ref11k's layers do not split).
       constexpr bool worth_splitting = Cout * Cin * K * K * hout * wout >= (std::size_t{1} << 22);
       if (worth_splitting && split && groups > 1)
-        tbb::parallel_for(std::size_t{0}, groups, group);
+        parallel_each(groups, group);
       else
         for (std::size_t g = 0; g < groups; ++g) group(g);
     }

@@ -265,13 +265,17 @@ class model {
                                   std::to_string(inputs.size()));
     run_blocks([&](std::size_t b) {
       V* x = activation<0>(b);
-      for (std::size_t l = 0; l < Lanes; ++l) {
-        const std::size_t s = b * Lanes + l;
-        valid_[b][l] = s < samples ? T(1) : T(0);
-        if (s < samples)
-          for (std::size_t e = 0; e < Net::input_size; ++e) x[e][l] = inputs[s * Net::input_size + e];
+      const std::size_t lanes = std::min(Lanes, samples - std::min(samples, b * Lanes));  // holding a sample
+      const T* first = inputs.data() + b * Lanes * Net::input_size;
+      for (std::size_t l = 0; l < Lanes; ++l) valid_[b][l] = l < lanes ? T(1) : T(0);
+      // Element by element, each pack gathered in a register and stored once.
+      for (std::size_t e = 0; e < Net::input_size; ++e) {
+        V v{};
+        if (lanes == Lanes)
+          for (std::size_t l = 0; l < Lanes; ++l) v[l] = first[l * Net::input_size + e];
         else
-          for (std::size_t e = 0; e < Net::input_size; ++e) x[e][l] = T(0);
+          for (std::size_t l = 0; l < lanes; ++l) v[l] = first[l * Net::input_size + e];
+        x[e] = v;
       }
     });
   }

@@ -120,11 +120,11 @@ struct conv {
     static auto with_bias(const A& a, const Epilogue& epilogue) {
       if constexpr (!has_bias) {
         return epilogue;
+      } else if constexpr (std::is_same_v<Epilogue, no_epilogue>) {
+        return [&a](std::size_t ch) { return [b = a.params[weight_count + ch]](std::size_t, auto x) { return x + b; }; };
       } else {
         return [&a, &epilogue](std::size_t ch) {
-          const auto b = a.params[weight_count + ch];
-          if constexpr (std::is_same_v<Epilogue, no_epilogue>) return [b](std::size_t, auto x) { return x + b; };
-          else return [b, f = epilogue(ch)](std::size_t i, auto x) { return f(i, x + b); };
+          return [b = a.params[weight_count + ch], f = epilogue(ch)](std::size_t i, auto x) { return f(i, x + b); };
         };
       }
     }

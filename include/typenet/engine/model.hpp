@@ -19,6 +19,7 @@
 // each computes its share of the blocks, and every sum over the batch is still
 // the same fold over all of them in block order, so that too is bit-identical.
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -465,18 +466,33 @@ class model {
     if constexpr (bottom > 0) run_backward_from<bottom - 1>(key);
   }
 
-  // Layers I down to Bottom of block b.
-  template <std::size_t I, std::size_t Bottom>
+  // Layers I down to Bottom of block b; the chain at I computes the input gradient of
+  // layer Above (I + 1) as it reads it, where Above is not no_layer.
+  static constexpr std::size_t no_layer = ~std::size_t{0};
+  template <std::size_t I, std::size_t Bottom, std::size_t Above = no_layer>
   void backward_layers(std::size_t b, std::uint64_t key) {
     constexpr std::size_t first = plan::chain_start[I];
     // The chain's layers from `low` up have pointwise gradients (its first may not: batch norm).
     constexpr std::size_t low = pointwise_gradient_layer<typename Net::template layer<first>> ? first : first + 1;
     constexpr bool chain = pointwise_gradient_layer<typename Net::template layer<I>>;
     constexpr std::size_t done = chain ? low : I;  // the lowest layer this call takes
-    if constexpr (chain) backward_chain<first, low, I>(b, key);
+    if constexpr (chain_computes_input_gradient_of<I, Bottom>) return backward_layers<I - 1, Bottom, I>(b, key);
+    if constexpr (chain) backward_chain<first, low, I, Above>(b, key);
     else backward_block<I>(b, key);
     if constexpr (done > Bottom) backward_layers<done - 1, Bottom>(b, key);
   }
+
+  // In blocks of samples, layer I's input gradient is left to the chain below it,
+  // where I can give it one element at a time (a pooling layer: no weights, and its
+  // own pass would write a whole map for the chain to read back).
+  template <std::size_t I, std::size_t Bottom>
+  static constexpr bool chain_computes_input_gradient_of = [] {
+    if constexpr (I > Bottom && Lanes > 1)
+      return pointwise_gradient_layer<typename Net::template layer<I - 1>> && requires(const block_args<V, T>& a) {
+        { Net::template layer<I>::input_gradient_at(a, std::size_t{}) } -> std::same_as<V>;
+      };
+    else return false;
+  }();
 
   // A chain whose first layer is a batch layer (First < Low) computes the gradient at
   // that layer's output: in blocks of samples, it takes the layer's block sums too
@@ -489,8 +505,9 @@ class model {
 
   // Gradients of chain layers Low..Last in one pass, the values recomputed from the
   // chain's input (or, for a chain of one, read from its output).
-  // With chain_takes_block_sums, First's block sums too.
-  template <std::size_t First, std::size_t Low, std::size_t Last>
+  // With chain_takes_block_sums, First's block sums too; with Above, its gradient at
+  // the chain's output computed, not read.
+  template <std::size_t First, std::size_t Low, std::size_t Last, std::size_t Above>
   void backward_chain(std::size_t b, std::uint64_t key) {
     if constexpr (Low > 0) {
       using S = typename Net::template layer<First>::input_shape;
@@ -499,6 +516,11 @@ class model {
       const V* out = activation<Last + 1>(b);
       const V* d_out = d_out_of<Last>() + b * plan::largest_activation;
       V* d_in = d_in_of<Low>() + b * plan::largest_activation;
+      block_args<V, T> above{};  // layer Above's, whose input gradient the chain computes
+      if constexpr (Above != no_layer) {
+        above = block_of<Above>(b, mode::train, key);
+        above.d_out = d_out_of<Above>() + b * plan::largest_activation;
+      }
       [&]<std::size_t... J>(std::index_sequence<J...>) {
         const std::tuple args{block_of<First + J>(b, mode::train, key)...};
         for (std::size_t ch = 0; ch < S::channels; ++ch) {
@@ -516,7 +538,10 @@ class model {
               if constexpr (First + K >= Low) return std::get<K>(g)(i, v[K + 1], d);
               else return d;
             };
-            X d = load_as<X>(d_out + i);
+            X d = [&] {
+              if constexpr (Above != no_layer) return Net::template layer<Above>::input_gradient_at(above, i);
+              else return load_as<X>(d_out + i);
+            }();
             ((d = gradient.template operator()<n - 1 - J>(d)), ...);
             store_as(d_in + i, d);
             if constexpr (chain_takes_block_sums<First, Low>) sums.add(v[0], d);

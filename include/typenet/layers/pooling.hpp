@@ -105,6 +105,26 @@ struct pool : layer_defaults<In> {
     }
   }
 
+  // The input gradient of element i alone, what backward() writes there: so that
+  // the pass below this layer that reads it (a chain's) can compute it instead.
+  template <class A>
+  static auto input_gradient_at(const A& a, std::size_t i) {
+    using V = std::remove_cvref_t<decltype(*a.in)>;
+    const std::size_t ch = i / In::pixels, y = i % In::pixels / In::width, x = i % In::width;
+    const std::size_t o = (ch * hout + y / KH) * wout + x / KW;
+    if constexpr (std::is_same_v<Op, maximum>) {
+      // As backward: the first maximum of each lane's window in window order takes it.
+      const std::size_t corner = (ch * In::height + y / KH * KH) * In::width + x / KW * KW;
+      const std::size_t t = y % KH * KW + x % KW;
+      const V m = a.out[o];
+      auto taken = a.in[corner] != a.in[corner];
+      for (std::size_t s = 0; s < t; ++s) taken |= a.in[corner + s / KW * In::width + s % KW] == m;
+      return (a.in[i] == m) & ~taken ? a.d_out[o] : V{};
+    } else {
+      return a.d_out[o] * (scalar_of<V>(1) / (KH * KW));
+    }
+  }
+
   template <class A>
   static void backward(const A& a) {
     using V = std::remove_cvref_t<decltype(*a.in)>;

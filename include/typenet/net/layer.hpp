@@ -49,6 +49,9 @@
 //                                      through `state`. Such a layer declares block_sums_size, the
 //                                      scalars its block sums take at the start of the scratch
 //                                      (what processes sharing a batch exchange, block_exchange.hpp).
+//   input_gradient_at(block_args, i)   a weightless layer's input gradient of element i alone (what
+//                                      backward writes there): a chain below it computes it as it
+//                                      reads it, instead of reading a map backward wrote
 //   backward_sums_at(block_args, ch)   a batch layer's backward block sums of channel ch taken one
 //                                      element at a time (s.add(x, dy), then s.store()): where
 //                                      pointwise layers follow it, their backward pass, which

@@ -65,6 +65,9 @@ inline constexpr std::size_t default_lanes = vector_bytes / sizeof(T);
 template <class V>
 inline constexpr std::size_t lanes_of = sizeof(V) / sizeof(V{}[0]);
 
+template <class V>
+using scalar_of = std::remove_cvref_t<decltype(V{}[0])>;
+
 // A pack of any width read from, or written to, memory of scalars or other packs.
 template <class X, class P>
 inline X load_as(const P* at) {
@@ -86,8 +89,14 @@ inline void each_register(std::size_t begin, std::size_t end, Step&& step) {
   if constexpr (Width > 1) each_register<T, Width / 2>(begin, end, step);
 }
 
-template <class V>
-using scalar_of = std::remove_cvref_t<decltype(V{}[0])>;
+// Calls step.template operator()<X>(i) over elements [begin, end) of an array of
+// packs V, X the type that holds element i: V itself, or where V holds one scalar,
+// a register of consecutive elements i, i + 1, ... (each_register).
+template <class V, class Step>
+inline void each_element(std::size_t begin, std::size_t end, Step&& step) {
+  if constexpr (lanes_of<V> == 1) each_register<scalar_of<V>>(begin, end, step);
+  else for (; begin < end; ++begin) step.template operator()<V>(begin);
+}
 
 // Sum of the lanes in a fixed order (so results do not depend on the compiler's
 // reassociation): pairwise halving, lane i + lane i + n/2, in registers.

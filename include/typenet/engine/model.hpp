@@ -350,14 +350,12 @@ class model {
       if constexpr (pointwise_layer<L>) {
         forward_chain<I, plan::chain_end[I]>(b, run_mode, key);
         forward_layers<plan::chain_end[I] + 1, End>(b, run_mode, key);
-      } else if constexpr (takes_chain_as_epilogue<I, End>) {
-        if (run_mode == mode::eval) {
-          forward_into_chain<I>(b, key);
-          return forward_layers<plan::chain_end[I + 1] + 1, End>(b, run_mode, key);
-        }
-        L::forward(block_of<I>(b, run_mode, key));
-        forward_layers<I + 1, End>(b, run_mode, key);
       } else {
+        if constexpr (takes_chain_as_epilogue<I, End>)
+          if (run_mode == mode::eval) {
+            forward_into_chain<I>(b, key);
+            return forward_layers<plan::chain_end[I + 1] + 1, End>(b, run_mode, key);
+          }
         L::forward(block_of<I>(b, run_mode, key));
         forward_layers<I + 1, End>(b, run_mode, key);
       }
@@ -382,13 +380,18 @@ class model {
     a.out = activation<last + 1>(b);
     [&]<std::size_t... J>(std::index_sequence<J...>) {
       const std::tuple args{block_of<first + J>(b, mode::eval, key)...};
-      Net::template layer<I>::forward(a, [&](std::size_t ch) {
-        return [f = std::tuple{Net::template layer<first + J>::forward_at(std::get<J>(args), ch)...}](std::size_t i, auto x) {
-          ((x = std::get<J>(f)(i, x)), ...);
-          return x;
-        };
-      });
+      Net::template layer<I>::forward(a, [&](std::size_t ch) { return chain_function<first, J...>(args, ch); });
     }(std::make_index_sequence<last - first + 1>{});
+  }
+
+  // Pointwise layers First + J... at channel ch (args: their block_args) as one
+  // function: x through each in turn.
+  template <std::size_t First, std::size_t... J, class Args>
+  static auto chain_function(const Args& args, std::size_t ch) {
+    return [f = std::tuple{Net::template layer<First + J>::forward_at(std::get<J>(args), ch)...}](std::size_t i, auto x) {
+      ((x = std::get<J>(f)(i, x)), ...);
+      return x;
+    };
   }
 
   // Pointwise layers First..Last in one pass: the values between them stay in registers.
@@ -400,24 +403,11 @@ class model {
     [&]<std::size_t... J>(std::index_sequence<J...>) {
       const std::tuple args{block_of<First + J>(b, run_mode, key)...};
       for (std::size_t ch = 0; ch < S::channels; ++ch) {
-        const std::tuple f{Net::template layer<First + J>::forward_at(std::get<J>(args), ch)...};
-        elements(ch * S::pixels, (ch + 1) * S::pixels, [&]<class X>(std::size_t i) {
-          X x = load_as<X>(in + i);
-          ((x = std::get<J>(f)(i, x)), ...);
-          store_as(out + i, x);
-        });
+        const auto f = chain_function<First, J...>(args, ch);
+        each_element<V>(ch * S::pixels, (ch + 1) * S::pixels,
+                        [&]<class X>(std::size_t i) { store_as(out + i, f(i, load_as<X>(in + i))); });
       }
     }(std::make_index_sequence<Last - First + 1>{});
-  }
-
-  // Calls step.template operator()<X>(i) for elements [begin, end) of a block, X
-  // the type that holds element i: a pack of samples, or for a block of one sample
-  // a register of consecutive elements i, i + 1, ... (so that the pointwise layers'
-  // functions vectorise there too).
-  template <class Step>
-  static void elements(std::size_t begin, std::size_t end, Step&& step) {
-    if constexpr (Lanes == 1) each_register<T>(begin, end, step);
-    else for (; begin < end; ++begin) step.template operator()<V>(begin);
   }
 
   // The gradient buffer layer I reads its d_out from (plan.hpp); block b's at b * plan::largest_activation.
@@ -476,10 +466,13 @@ class model {
     constexpr std::size_t low = pointwise_gradient_layer<typename Net::template layer<first>> ? first : first + 1;
     constexpr bool chain = pointwise_gradient_layer<typename Net::template layer<I>>;
     constexpr std::size_t done = chain ? low : I;  // the lowest layer this call takes
-    if constexpr (chain_computes_input_gradient_of<I, Bottom>) return backward_layers<I - 1, Bottom, I>(b, key);
-    if constexpr (chain) backward_chain<first, low, I, Above>(b, key);
-    else backward_block<I>(b, key);
-    if constexpr (done > Bottom) backward_layers<done - 1, Bottom>(b, key);
+    if constexpr (chain_computes_input_gradient_of<I, Bottom>) {
+      backward_layers<I - 1, Bottom, I>(b, key);
+    } else {
+      if constexpr (chain) backward_chain<first, low, I, Above>(b, key);
+      else backward_block<I>(b, key);
+      if constexpr (done > Bottom) backward_layers<done - 1, Bottom>(b, key);
+    }
   }
 
   // In blocks of samples, layer I's input gradient is left to the chain below it,
@@ -530,7 +523,7 @@ class model {
             if constexpr (chain_takes_block_sums<First, Low>) return Net::template layer<First>::backward_sums_at(std::get<0>(args), ch);
             else return 0;
           }();
-          elements(ch * S::pixels, (ch + 1) * S::pixels, [&]<class X>(std::size_t i) {
+          each_element<V>(ch * S::pixels, (ch + 1) * S::pixels, [&]<class X>(std::size_t i) {
             X v[n + 1];
             if constexpr (n == 1) v[1] = load_as<X>(out + i);
             else v[0] = load_as<X>(in + i), ((v[J + 1] = std::get<J>(f)(i, v[J])), ...);

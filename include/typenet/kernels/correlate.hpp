@@ -88,24 +88,26 @@ struct correlation {
           if (t + 1 == tiles) return output_row<Cout % out_tile>(in, w, out, t * out_tile, y);
         output_row<out_tile>(in, w, out, t * out_tile, y);
       };
-      // Channels [c0, c1), rows [y0, y1) through the epilogue.
-      const auto finish = [&](std::size_t c0, std::size_t c1, std::size_t y0, std::size_t y1) {
-        if constexpr (!std::is_same_v<Epilogue, no_epilogue>)
-          for (std::size_t c = c0; c < c1; ++c) {
-            const auto f = epilogue(c);
-            for (std::size_t i = (c * hout + y0) * wout; i < (c * hout + y1) * wout; ++i) out[i] = f(i, out[i]);
-          }
-      };
       if (split_channels && tiles > 1)
         parallel_each(tiles, [&](std::size_t t) {
           for (std::size_t y = 0; y < hout; ++y) run(t, y);
-          finish(t * out_tile, std::min(Cout, (t + 1) * out_tile), 0, hout);
+          for (std::size_t c = t * out_tile; c < std::min(Cout, (t + 1) * out_tile); ++c) finish(out, epilogue, c, 0, hout);
         });
       else  // row by row, every channel tile: the input rows of a row stay in cache
         for (std::size_t y = 0; y < hout; ++y) {
           for (std::size_t t = 0; t < tiles; ++t) run(t, y);
-          finish(0, Cout, y, y + 1);
+          for (std::size_t c = 0; c < Cout; ++c) finish(out, epilogue, c, y, y + 1);
         }
+    }
+  }
+
+  // Rows [y0, y1) of output channel c through the epilogue, in place.
+  template <class V, class Epilogue>
+  static void finish(V* out, const Epilogue& epilogue, std::size_t c, std::size_t y0, std::size_t y1) {
+    if constexpr (!std::is_same_v<Epilogue, no_epilogue>) {
+      const auto f = epilogue(c);
+      each_element<V>((c * hout + y0) * wout, (c * hout + y1) * wout,
+                      [&]<class X>(std::size_t i) { store_as(out + i, f(i, load_as<X>(out + i))); });
     }
   }
 
@@ -181,12 +183,7 @@ struct correlation {
       for (std::size_t q = 0; q < Q; ++q) {
         T* plane_out = scalars_in<T>(out) + (co + q) * hout * wout;
         for (std::size_t y = 0; y < hout; ++y) std::memcpy(plane_out + y * wout, wide + q * plane + y * wp, wout * sizeof(T));
-        if constexpr (!std::is_same_v<Epilogue, no_epilogue>) {  // over the whole plane: no row ends
-          const auto f = epilogue(co + q);
-          const std::size_t first = (co + q) * hout * wout;
-          each_register<T>(first, first + hout * wout,
-                           [&]<class X>(std::size_t i) { store_as(out + i, f(i, load_as<X>(out + i))); });
-        }
+        finish(out, epilogue, co + q, 0, hout);  // the whole plane at once: no row ends
       }
     }
 

@@ -113,7 +113,8 @@ struct pool : layer_defaults<In> {
     const std::size_t ch = i / In::pixels, y = i % In::pixels / In::width, x = i % In::width;
     const std::size_t o = (ch * hout + y / KH) * wout + x / KW;
     if constexpr (std::is_same_v<Op, maximum>) {
-      // As backward: the first maximum of each lane's window in window order takes it.
+      // As backward (which takes a window at a time, each tap compared once): the first
+      // maximum of each lane's window in window order takes it.
       const std::size_t corner = (ch * In::height + y / KH * KH) * In::width + x / KW * KW;
       const std::size_t t = y % KH * KW + x % KW;
       const V m = a.out[o];

@@ -138,6 +138,36 @@ BOOST_AUTO_TEST_CASE(a_conv_and_the_chain_after_it_in_one_pass_give_what_layer_b
   BOOST_TEST(outputs(single_sample_model<net>(20)) == layer_by_layer, tt::per_element());
 }
 
+// In training, a chain whose output only a max-pool reads runs into the pool's
+// windows, the pool keeping which tap won each window instead of the chain's
+// output (model.hpp, chain_feeds_windows); kept memory stores the output and pools
+// it layer by layer. Both give the same loss and gradients, to the bit, with ties
+// in the windows (relu's and dropout's zeros: the first maximum takes the gradient),
+// a chain of three and one of two, a partial block, and a chain that may not feed
+// the windows (a relu written over its input) beside them.
+BOOST_AUTO_TEST_CASE(a_chain_run_into_a_max_pool_trains_as_layer_by_layer) {
+  using net = network<input<2, 12, 12>, conv<4, 3, 1, 1>, batch_norm, typenet::relu, dropout<0.3>, max_pool<2>,
+                      conv<5, 3, 1, 1>, batch_norm, typenet::relu, max_pool<3>, conv<6, 1>, typenet::relu, max_pool<2>,
+                      flatten, dense<3>, log_softmax>;
+  using model_type = model<net>;
+  static_assert(model_type::plan::chain_end[1] == 3 && !model_type::plan::overwrites[3]);  // feeds the windows
+  random_sequence rng(12);
+  constexpr std::size_t count = 21;
+  std::vector<float> x(count * net::input_size), labels(count);
+  for (float& v : x) v = static_cast<float>(rng.uniform(-1.5, 1.5));
+  for (float& l : labels) l = static_cast<float>(rng.below(3));
+  const auto train = [&]<class M>(M m) {
+    m.initialize(5);
+    std::vector<float> result{m.template train_forward_backward<nll_loss>(x, labels, count, 7)};
+    result.insert(result.end(), m.gradients().begin(), m.gradients().end());
+    return result;
+  };
+  const auto layer_by_layer = train(model<net, float, activation_memory::kept>(count));
+  BOOST_TEST(train(model_type(count)) == layer_by_layer, tt::per_element());
+  // The gradient went through both chains into the first conv's every weight.
+  BOOST_TEST(std::ranges::count(std::span(layer_by_layer).subspan(1, 72), 0.0f) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(a_sample_gets_the_same_output_in_any_batch) {
   // Evaluation is per sample: a batch of 37 (2 full blocks and a partial one),
   // batches of 1, and blocks of one sample (kernels vectorised over pixels, not

@@ -348,8 +348,9 @@ class model {
     if constexpr (I < End) {
       using L = typename Net::template layer<I>;
       if constexpr (pointwise_layer<L>) {
-        forward_chain<I, plan::chain_end[I]>(b, run_mode, key);
-        forward_layers<plan::chain_end[I] + 1, End>(b, run_mode, key);
+        constexpr std::size_t last = plan::chain_end[I];
+        forward_chain<I, last>(b, run_mode, key);
+        forward_layers<last + 1 + chain_feeds_windows<last>, End>(b, run_mode, key);  // past the pool it ran
       } else {
         if constexpr (takes_chain_as_epilogue<I, End>)
           if (run_mode == mode::eval) {
@@ -395,17 +396,22 @@ class model {
   }
 
   // Pointwise layers First..Last in one pass: the values between them stay in registers.
+  // Where the chain feeds a max-pool's windows, the pool runs in the same pass.
   template <std::size_t First, std::size_t Last>
   void forward_chain(std::size_t b, mode run_mode, std::uint64_t key) {
     using S = typename Net::template layer<First>::input_shape;
     const V* in = activation<First>(b);
-    V* out = activation<Last + 1>(b);
+    V* out = activation<Last + 1>(b);  // or the winners of the pool's windows
     [&]<std::size_t... J>(std::index_sequence<J...>) {
       const std::tuple args{block_of<First + J>(b, run_mode, key)...};
       for (std::size_t ch = 0; ch < S::channels; ++ch) {
         const auto f = chain_function<First, J...>(args, ch);
-        each_element<V>(ch * S::pixels, (ch + 1) * S::pixels,
-                        [&]<class X>(std::size_t i) { store_as(out + i, f(i, load_as<X>(in + i))); });
+        if constexpr (chain_feeds_windows<Last>)
+          Net::template layer<Last + 1>::forward_keeping_winners(block_of<Last + 1>(b, run_mode, key), out, ch,
+                                                                 [&](std::size_t i) { return f(i, in[i]); });
+        else
+          each_element<V>(ch * S::pixels, (ch + 1) * S::pixels,
+                          [&]<class X>(std::size_t i) { store_as(out + i, f(i, load_as<X>(in + i))); });
       }
     }(std::make_index_sequence<Last - First + 1>{});
   }
@@ -487,6 +493,23 @@ class model {
     else return false;
   }();
 
+  // In blocks of samples, a chain ending at Last whose output only a max-pool reads
+  // runs into the pool's windows and is never stored: the pool keeps the winning taps
+  // in its place (forward_keeping_winners), so the chain's output, a map as large as
+  // its input, is neither written nor read back, forward or backward. The chain must
+  // not write over its input, which its backward reads, and must compute the pool's
+  // input gradient (in the same segment, chain_computes_input_gradient_of).
+  template <std::size_t Last>
+  static constexpr bool chain_feeds_windows = [] {
+    if constexpr (Last + 1 < depth && Memory == activation_memory::reused && !plan::overwrites[Last]) {
+      if constexpr (chain_computes_input_gradient_of<Last + 1, plan::segment_bottom[Last + 1]>)
+        return requires(const block_args<V, T>& a, V* winners) {
+          Net::template layer<Last + 1>::forward_keeping_winners(a, winners, std::size_t{}, [](std::size_t) { return V{}; });
+        };
+    }
+    return false;
+  }();
+
   // A chain whose first layer is a batch layer (First < Low) computes the gradient at
   // that layer's output: in blocks of samples, it takes the layer's block sums too
   // in the same pass, where the layer can take them one element at a time.
@@ -505,6 +528,7 @@ class model {
     if constexpr (Low > 0) {
       using S = typename Net::template layer<First>::input_shape;
       constexpr std::size_t n = Last - First + 1;
+      constexpr bool windows = chain_feeds_windows<Last>;  // its output is not stored
       const V* in = activation<First>(b);
       const V* out = activation<Last + 1>(b);
       const V* d_out = d_out_of<Last>() + b * plan::largest_activation;
@@ -525,14 +549,15 @@ class model {
           }();
           each_element<V>(ch * S::pixels, (ch + 1) * S::pixels, [&]<class X>(std::size_t i) {
             X v[n + 1];
-            if constexpr (n == 1) v[1] = load_as<X>(out + i);
+            if constexpr (n == 1 && !windows) v[1] = load_as<X>(out + i);
             else v[0] = load_as<X>(in + i), ((v[J + 1] = std::get<J>(f)(i, v[J])), ...);
             const auto gradient = [&]<std::size_t K>(X d) {  // through chain layer K, if it has one
               if constexpr (First + K >= Low) return std::get<K>(g)(i, v[K + 1], d);
               else return d;
             };
             X d = [&] {
-              if constexpr (Above != no_layer) return Net::template layer<Above>::input_gradient_at(above, i);
+              if constexpr (windows) return Net::template layer<Above>::input_gradient_from_winners(above, i);
+              else if constexpr (Above != no_layer) return Net::template layer<Above>::input_gradient_at(above, i);
               else return load_as<X>(d_out + i);
             }();
             ((d = gradient.template operator()<n - 1 - J>(d)), ...);

@@ -105,6 +105,37 @@ struct pool : layer_defaults<In> {
     }
   }
 
+  // Max-pool of a map that is never stored: value(i) gives input element i of
+  // channel ch (the chain below, computing it). In the input's place, `winners`
+  // keeps each window's winning tap per lane (the first maximum in window order,
+  // as backward takes it; KH * KW where none equals the maximum, a NaN), all that
+  // input_gradient_from_winners needs of the input.
+  template <class A, class V, class Value>
+    requires std::is_same_v<Op, maximum>
+  static void forward_keeping_winners(const A& a, V* winners, std::size_t ch, const Value& value) {
+    using T = scalar_of<V>;
+    for (std::size_t y = 0; y < hout; ++y)
+      for (std::size_t x = 0; x < wout; ++x) {
+        V v[KH * KW];
+        for (std::size_t t = 0; t < KH * KW; ++t) v[t] = value((ch * In::height + y * KH + t / KW) * In::width + x * KW + t % KW);
+        V m = v[0];
+        for (std::size_t t = 1; t < KH * KW; ++t) m = v[t] > m ? v[t] : m;
+        V winner = V{} + T(KH * KW);
+        for (std::size_t t = KH * KW; t-- > 0;) winner = v[t] == m ? V{} + T(t) : winner;
+        const std::size_t o = (ch * hout + y) * wout + x;
+        a.out[o] = m;
+        winners[o] = winner;
+      }
+  }
+  // input_gradient_at, from the winners forward_keeping_winners left in a.in.
+  template <class A>
+  static auto input_gradient_from_winners(const A& a, std::size_t i) {
+    using V = std::remove_cvref_t<decltype(*a.in)>;
+    const std::size_t y = i % In::pixels / In::width, x = i % In::width;
+    const std::size_t o = (i / In::pixels * hout + y / KH) * wout + x / KW;
+    return a.in[o] == scalar_of<V>(y % KH * KW + x % KW) ? a.d_out[o] : V{};
+  }
+
   // The input gradient of element i alone, what backward() writes there: so that
   // the pass below this layer that reads it (a chain's) can compute it instead.
   template <class A>

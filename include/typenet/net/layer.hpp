@@ -52,6 +52,11 @@
 //   input_gradient_at(block_args, i)   a weightless layer's input gradient of element i alone (what
 //                                      backward writes there): a chain below it computes it as it
 //                                      reads it, instead of reading a map backward wrote
+//   forward_keeping_winners(block_args, winners, ch, value)
+//                                      a max-pool of channel ch of a map the chain below computes
+//                                      (value(i)) and never stores: in the map's place, `winners`
+//                                      keeps which tap won each window, and the chain's backward
+//                                      reads input_gradient_from_winners(block_args, i) from them
 //   backward_sums_at(block_args, ch)   a batch layer's backward block sums of channel ch taken one
 //                                      element at a time (s.add(x, dy), then s.store()): where
 //                                      pointwise layers follow it, their backward pass, which

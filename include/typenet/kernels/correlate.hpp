@@ -4,9 +4,11 @@
 // PyTorch, [out channel][in channel][row][column]. Every bound is a template
 // argument, so loops unroll and the accumulators of a tile live in registers.
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 #include "typenet/core/pack.hpp"
 #include "typenet/core/parallel.hpp"
@@ -83,25 +85,32 @@ struct correlation {
       one_sample<T>::forward(scalars_in<T>(in), w, out, scalars_in<T>(scratch), split_channels, epilogue);
     } else {
       constexpr std::size_t tiles = (Cout + out_tile - 1) / out_tile;
+      const auto functions = per_channel(epilogue);
       const auto run = [&](std::size_t t, std::size_t y) {
         if constexpr (Cout % out_tile != 0)
-          if (t + 1 == tiles) return output_row<Cout % out_tile>(in, w, out, t * out_tile, y);
-        output_row<out_tile>(in, w, out, t * out_tile, y);
+          if (t + 1 == tiles) return output_row<Cout % out_tile>(in, w, out, t * out_tile, y, functions);
+        output_row<out_tile>(in, w, out, t * out_tile, y, functions);
       };
       if (split_channels && tiles > 1)
         parallel_each(tiles, [&](std::size_t t) {
           for (std::size_t y = 0; y < hout; ++y) run(t, y);
-          for (std::size_t c = t * out_tile; c < std::min(Cout, (t + 1) * out_tile); ++c) finish(out, epilogue, c, 0, hout);
         });
       else  // row by row, every channel tile: the input rows of a row stay in cache
-        for (std::size_t y = 0; y < hout; ++y) {
+        for (std::size_t y = 0; y < hout; ++y)
           for (std::size_t t = 0; t < tiles; ++t) run(t, y);
-          for (std::size_t c = 0; c < Cout; ++c) finish(out, epilogue, c, y, y + 1);
-        }
     }
   }
 
-  // Rows [y0, y1) of output channel c through the epilogue, in place.
+  // The epilogue's function of every output channel, made once per call (a batch
+  // norm's takes a square root): the tiles apply them to their sums in registers.
+  template <class Epilogue>
+  static auto per_channel(const Epilogue& epilogue) {
+    if constexpr (std::is_same_v<Epilogue, no_epilogue>) return epilogue;
+    else return [&]<std::size_t... C>(std::index_sequence<C...>) { return std::array{epilogue(C)...}; }(std::make_index_sequence<Cout>{});
+  }
+
+  // Rows [y0, y1) of output channel c through the epilogue, in place (one sample's
+  // planes, copied out of the wide ones).
   template <class V, class Epilogue>
   static void finish(V* out, const Epilogue& epilogue, std::size_t c, std::size_t y0, std::size_t y1) {
     if constexpr (!std::is_same_v<Epilogue, no_epilogue>) {
@@ -212,25 +221,26 @@ struct correlation {
   };
 
   // Out of line: the serial and the parallel path share one copy of the unrolled code.
-  template <std::size_t Q, class V, class T>
-  [[gnu::noinline]] static void output_row(const V* in, const T* w, V* out, std::size_t co, std::size_t y) {
+  template <std::size_t Q, class V, class T, class Functions>
+  [[gnu::noinline]] static void output_row(const V* in, const T* w, V* out, std::size_t co, std::size_t y,
+                                           const Functions& functions) {
     constexpr std::size_t x_full = wout / pixel_tile * pixel_tile;
     const bool row_inside = y * S >= Pad && y * S + K <= Hin + Pad;
     // Tiles whose taps all fall inside the stored input skip the border checks.
     const auto inside = [&](std::size_t x, std::size_t p) { return row_inside && x * S >= Pad && (x + p - 1) * S + K <= Win + Pad; };
     for (std::size_t x = 0; x < x_full; x += pixel_tile) {
-      if (inside(x, pixel_tile)) tile<Q, pixel_tile, false>(in, w, out, co, y, x);
-      else tile<Q, pixel_tile, true>(in, w, out, co, y, x);
+      if (inside(x, pixel_tile)) tile<Q, pixel_tile, false>(in, w, out, co, y, x, functions);
+      else tile<Q, pixel_tile, true>(in, w, out, co, y, x, functions);
     }
     if constexpr (wout % pixel_tile != 0) {
-      if (inside(x_full, wout % pixel_tile)) tile<Q, wout % pixel_tile, false>(in, w, out, co, y, x_full);
-      else tile<Q, wout % pixel_tile, true>(in, w, out, co, y, x_full);
+      if (inside(x_full, wout % pixel_tile)) tile<Q, wout % pixel_tile, false>(in, w, out, co, y, x_full, functions);
+      else tile<Q, wout % pixel_tile, true>(in, w, out, co, y, x_full, functions);
     }
   }
 
-  template <std::size_t Q, std::size_t P, bool Border, class V, class T>
+  template <std::size_t Q, std::size_t P, bool Border, class V, class T, class Functions>
   [[gnu::always_inline]] static inline void tile(const V* in, const T* w, V* out, std::size_t co, std::size_t y,
-                                                 std::size_t x) {
+                                                 std::size_t x, const Functions& functions) {
     if constexpr (Border && Pad == 0) return;  // never called
     // Signed: near the border these fall outside the stored input.
     const std::ptrdiff_t y0 = static_cast<std::ptrdiff_t>(y * S) - static_cast<std::ptrdiff_t>(Pad);
@@ -258,7 +268,11 @@ struct correlation {
 #pragma GCC unroll 16
     for (std::size_t q = 0; q < Q; ++q)
 #pragma GCC unroll 16
-      for (std::size_t p = 0; p < P; ++p) out[((co + q) * hout + y) * wout + x + p] = acc[q][p];
+      for (std::size_t p = 0; p < P; ++p) {
+        const std::size_t i = ((co + q) * hout + y) * wout + x + p;
+        if constexpr (std::is_same_v<Functions, no_epilogue>) out[i] = acc[q][p];
+        else out[i] = functions[co + q](i, acc[q][p]);
+      }
   }
 
   template <std::size_t Q, std::size_t Rows, class V, class T>

@@ -404,11 +404,14 @@ class model {
     V* out = activation<Last + 1>(b);  // or the winners of the pool's windows
     [&]<std::size_t... J>(std::index_sequence<J...>) {
       const std::tuple args{block_of<First + J>(b, run_mode, key)...};
+      [[maybe_unused]] const auto pool = [&] {
+        if constexpr (chain_feeds_windows<Last>) return block_of<Last + 1>(b, run_mode, key);
+        else return 0;
+      }();
       for (std::size_t ch = 0; ch < S::channels; ++ch) {
         const auto f = chain_function<First, J...>(args, ch);
         if constexpr (chain_feeds_windows<Last>)
-          Net::template layer<Last + 1>::forward_keeping_winners(block_of<Last + 1>(b, run_mode, key), out, ch,
-                                                                 [&](std::size_t i) { return f(i, in[i]); });
+          Net::template layer<Last + 1>::forward_keeping_winners(pool, out, ch, [&](std::size_t i) { return f(i, in[i]); });
         else
           each_element<V>(ch * S::pixels, (ch + 1) * S::pixels,
                           [&]<class X>(std::size_t i) { store_as(out + i, f(i, load_as<X>(in + i))); });

@@ -53,16 +53,31 @@ struct pool : layer_defaults<In> {
     }
   }
 
+  // f(o, taps) for each window of channel ch (of every channel, without ch): o the
+  // output, taps its input elements in window order.
+  template <class F>
+  [[gnu::always_inline]] static inline void windows(std::size_t ch, F&& f) {
+    for (std::size_t y = 0; y < hout; ++y)
+      for (std::size_t x = 0; x < wout; ++x) {
+        std::size_t taps[KH * KW];
+        for (std::size_t i = 0; i < KH; ++i)
+          for (std::size_t j = 0; j < KW; ++j) taps[i * KW + j] = (ch * In::height + y * KH + i) * In::width + x * KW + j;
+        f((ch * hout + y) * wout + x, taps);
+      }
+  }
   template <class F>
   [[gnu::always_inline]] static inline void windows(F&& f) {
-    for (std::size_t ch = 0; ch < c; ++ch)
-      for (std::size_t y = 0; y < hout; ++y)
-        for (std::size_t x = 0; x < wout; ++x) {
-          std::size_t taps[KH * KW];
-          for (std::size_t i = 0; i < KH; ++i)
-            for (std::size_t j = 0; j < KW; ++j) taps[i * KW + j] = (ch * In::height + y * KH + i) * In::width + x * KW + j;
-          f((ch * hout + y) * wout + x, taps);
-        }
+    for (std::size_t ch = 0; ch < c; ++ch) windows(ch, f);
+  }
+
+  // The window of input element i: its output, its first tap (corner) and i's tap in it.
+  struct window_place {
+    std::size_t output, corner, tap;
+  };
+  static constexpr window_place window_of(std::size_t i) {
+    const std::size_t ch = i / In::pixels, y = i % In::pixels / In::width, x = i % In::width;
+    return {(ch * hout + y / KH) * wout + x / KW, (ch * In::height + y / KH * KH) * In::width + x / KW * KW,
+            y % KH * KW + x % KW};
   }
 
   template <class A>
@@ -114,26 +129,23 @@ struct pool : layer_defaults<In> {
     requires std::is_same_v<Op, maximum>
   static void forward_keeping_winners(const A& a, V* winners, std::size_t ch, const Value& value) {
     using T = scalar_of<V>;
-    for (std::size_t y = 0; y < hout; ++y)
-      for (std::size_t x = 0; x < wout; ++x) {
-        V v[KH * KW];
-        for (std::size_t t = 0; t < KH * KW; ++t) v[t] = value((ch * In::height + y * KH + t / KW) * In::width + x * KW + t % KW);
-        V m = v[0];
-        for (std::size_t t = 1; t < KH * KW; ++t) m = v[t] > m ? v[t] : m;
-        V winner = V{} + T(KH * KW);
-        for (std::size_t t = KH * KW; t-- > 0;) winner = v[t] == m ? V{} + T(t) : winner;
-        const std::size_t o = (ch * hout + y) * wout + x;
-        a.out[o] = m;
-        winners[o] = winner;
-      }
+    windows(ch, [&](std::size_t o, const std::size_t* taps) {
+      V v[KH * KW];
+      for (std::size_t t = 0; t < KH * KW; ++t) v[t] = value(taps[t]);
+      V m = v[0];
+      for (std::size_t t = 1; t < KH * KW; ++t) m = v[t] > m ? v[t] : m;
+      V winner = V{} + T(KH * KW);
+      for (std::size_t t = KH * KW; t-- > 0;) winner = v[t] == m ? V{} + T(t) : winner;
+      a.out[o] = m;
+      winners[o] = winner;
+    });
   }
   // input_gradient_at, from the winners forward_keeping_winners left in a.in.
   template <class A>
   static auto input_gradient_from_winners(const A& a, std::size_t i) {
     using V = std::remove_cvref_t<decltype(*a.in)>;
-    const std::size_t y = i % In::pixels / In::width, x = i % In::width;
-    const std::size_t o = (i / In::pixels * hout + y / KH) * wout + x / KW;
-    return a.in[o] == scalar_of<V>(y % KH * KW + x % KW) ? a.d_out[o] : V{};
+    const window_place w = window_of(i);
+    return a.in[w.output] == scalar_of<V>(w.tap) ? a.d_out[w.output] : V{};
   }
 
   // The input gradient of element i alone, what backward() writes there: so that
@@ -141,19 +153,16 @@ struct pool : layer_defaults<In> {
   template <class A>
   static auto input_gradient_at(const A& a, std::size_t i) {
     using V = std::remove_cvref_t<decltype(*a.in)>;
-    const std::size_t ch = i / In::pixels, y = i % In::pixels / In::width, x = i % In::width;
-    const std::size_t o = (ch * hout + y / KH) * wout + x / KW;
+    const window_place w = window_of(i);
     if constexpr (std::is_same_v<Op, maximum>) {
       // As backward (which takes a window at a time, each tap compared once): the first
       // maximum of each lane's window in window order takes it.
-      const std::size_t corner = (ch * In::height + y / KH * KH) * In::width + x / KW * KW;
-      const std::size_t t = y % KH * KW + x % KW;
-      const V m = a.out[o];
-      auto taken = a.in[corner] != a.in[corner];
-      for (std::size_t s = 0; s < t; ++s) taken |= a.in[corner + s / KW * In::width + s % KW] == m;
-      return (a.in[i] == m) & ~taken ? a.d_out[o] : V{};
+      const V m = a.out[w.output];
+      auto taken = a.in[w.corner] != a.in[w.corner];
+      for (std::size_t s = 0; s < w.tap; ++s) taken |= a.in[w.corner + s / KW * In::width + s % KW] == m;
+      return (a.in[i] == m) & ~taken ? a.d_out[w.output] : V{};
     } else {
-      return a.d_out[o] * (scalar_of<V>(1) / (KH * KW));
+      return a.d_out[w.output] * (scalar_of<V>(1) / (KH * KW));
     }
   }
 

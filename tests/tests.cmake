@@ -1,6 +1,7 @@
 # Every test program of the project, one line each, grouped as include/typenet is.
 typenet_test(core/test_vector_math)
 typenet_test(net/test_network)
+typenet_test(kernels/test_winograd)
 typenet_test(layers/test_layers)
 typenet_test(layers/test_gradients)
 typenet_test(engine/test_engine)

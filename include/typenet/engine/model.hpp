@@ -214,8 +214,8 @@ class model {
 
  private:
   // A one-sample kernel may read a register and a kernel's width past the end of a
-  // buffer (correlate.hpp).
-  static constexpr std::size_t slack = (vector_bytes / sizeof(T) + plan::largest_kernel + Lanes - 1) / Lanes;
+  // buffer (correlate.hpp), or two registers (winograd.hpp).
+  static constexpr std::size_t slack = (2 * vector_bytes / sizeof(T) + plan::largest_kernel + Lanes - 1) / Lanes;
 
   template <class F>
   static void each_layer(F&& f) {
@@ -316,6 +316,20 @@ class model {
     a.samples = count_;
     a.run_mode = run_mode;
     return a;
+  }
+
+  // The state that layers prepare from their parameters (preparing_layer), once per
+  // pass; the blocks then read it.
+  void prepare_layers() {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      const auto prepare = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
+        using L = typename Net::template layer<J>;
+        if constexpr (preparing_layer<L>)
+          L::prepare(std::span<const T>(parameters_).subspan(Net::template parameter_offset<J>, L::parameter_count),
+                     std::span<T>(state_).subspan(plan::state_offset[J], L::state_size));
+      };
+      (prepare(std::integral_constant<std::size_t, I>{}), ...);
+    }(std::make_index_sequence<depth>{});
   }
 
   // Layers run in segments: a block runs through every layer between two batch
@@ -603,6 +617,7 @@ class model {
 // (typenet_add_trainer builds the passes in parallel) without changing the code.
 template <class Net, class T, activation_memory Memory, std::size_t Lanes>
 void model<Net, T, Memory, Lanes>::run_forward(mode run_mode, std::uint64_t key) {
+  prepare_layers();
   if (run_mode == mode::train) return run_training_forward(key);
   run_blocks([&](std::size_t b) { forward_layers<0, depth>(b, mode::eval, key); });
 }

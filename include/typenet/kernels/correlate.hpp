@@ -13,6 +13,7 @@
 #include "typenet/core/pack.hpp"
 #include "typenet/core/parallel.hpp"
 #include "typenet/kernels/epilogue.hpp"
+#include "typenet/kernels/winograd.hpp"
 
 namespace typenet::detail {
 
@@ -59,21 +60,43 @@ template <std::size_t Cin, std::size_t Hin, std::size_t Win, std::size_t Cout, s
           std::size_t Pad = 0>
 struct correlation {
   static constexpr std::size_t hp = Hin + 2 * Pad, wp = Win + 2 * Pad;
+  // 3x3 kernels go by Winograd's transform (winograd.hpp), which pays where the
+  // input channels share its transforms' cost (ref11k's 16-channel layers, not its
+  // first, of one input channel), and its tile of sums stays in L1 (up to 32 channels).
+  static constexpr bool by_winograd = K == 3 && S == 1 && Cin >= 8 && Cin <= 32 && Cout <= 32;
+  using one_sample_winograd = winograd_2x2_3x3<Cin, hp, wp, Cout, 0>;
+  // Weights as forward() takes them: prepare()'s, for Winograd's transform; else as they are.
+  static constexpr std::size_t prepared_size = [] {
+    if constexpr (by_winograd) return winograd_2x2_3x3<Cin, Hin, Win, Cout, Pad>::prepared_size;
+    else return std::size_t{0};
+  }();
+  template <class T>
+  static void prepare(const T* w, T* prepared) {
+    if constexpr (by_winograd) winograd_2x2_3x3<Cin, Hin, Win, Cout, Pad>::prepare(w, prepared);
+  }
+  static constexpr std::size_t winograd_scratch = [] {
+    if constexpr (by_winograd)
+      return std::max(one_sample_winograd::template one_sample<float>::scratch,
+                      one_sample_winograd::template one_sample<double>::scratch);
+    else return std::size_t{0};
+  }();
   static constexpr std::size_t hout = (hp - K) / S + 1;
   static constexpr std::size_t wout = (wp - K) / S + 1;
   // What forward() needs of `scratch` for one sample (a block of more needs none): a
-  // bordered copy of the input, then the output's wide planes (one_sample, below),
+  // bordered copy of the input, then Winograd's band or the output's wide planes (one_sample, below),
   // in scalars of any type: a plane rounded up to whole registers of floats, the most scalars a register holds.
   static constexpr std::size_t float_lanes = vector_bytes / sizeof(float);
   static constexpr std::size_t one_sample_scratch =
-      S == 1 ? (Pad > 0 ? Cin * hp * wp : 0) + Cout * ((hout * wp + float_lanes - 1) / float_lanes * float_lanes) : 0;
+      S != 1        ? 0
+      : by_winograd ? (Pad > 0 ? Cin * hp * wp : 0) + winograd_scratch
+                    : (Pad > 0 ? Cin * hp * wp : 0) + Cout * ((hout * wp + float_lanes - 1) / float_lanes * float_lanes);
 
   // out[co][y][x] = sum over ci, ky, kx of w[co][ci][ky][kx] * in[ci][y*S + ky - Pad][x*S + kx - Pad]
   // then, with an epilogue, out[i] = f(i, out[i]) for f = epilogue(co): the layers
   // that follow, applied while the rows are still in cache. With split_channels,
   // the work runs as parallel tasks (for a batch too small to keep the threads
-  // busy); each output's arithmetic is the same. `scratch`: one_sample_scratch
-  // scalars, for a block of one sample.
+  // busy); each output's arithmetic is the same. `w`: the weights, prepare()'d where
+  // prepared_size > 0. `scratch`: one_sample_scratch scalars, for a block of one sample.
   template <class V, class T, class Epilogue = no_epilogue>
   static void forward(const V* in, const T* w, V* out, bool split_channels, V* scratch, const Epilogue& epilogue = {}) {
     if constexpr (lanes_of<V> == 1 && S == 1) {
@@ -82,7 +105,12 @@ struct correlation {
         in = scratch;
         scratch += Cin * hp * wp;
       }
-      one_sample<T>::forward(scalars_in<T>(in), w, out, scalars_in<T>(scratch), split_channels, epilogue);
+      if constexpr (by_winograd)
+        one_sample_winograd::template one_sample<T>::forward(scalars_in<T>(in), w, scalars_in<T>(out), scalars_in<T>(scratch), epilogue);
+      else
+        one_sample<T>::forward(scalars_in<T>(in), w, out, scalars_in<T>(scratch), split_channels, epilogue);
+    } else if constexpr (by_winograd) {
+      winograd_2x2_3x3<Cin, Hin, Win, Cout, Pad>::forward(in, w, out, split_channels, per_channel(epilogue));
     } else {
       constexpr std::size_t tiles = (Cout + out_tile - 1) / out_tile;
       const auto functions = per_channel(epilogue);

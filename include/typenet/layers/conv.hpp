@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
+#include <span>
 #include <string_view>
 #include <type_traits>
 
@@ -66,16 +68,38 @@ struct conv {
     static constexpr std::size_t hc = input_correlation::hout, wc = input_correlation::wout;
     static constexpr bool crops_gradient = Padding > 0 || hc != In::height || wc != In::width;
 
-    // Scratch: [padded input][spread output gradient][padded input gradient][flipped
-    // weights]; a block of one sample adds its correlations' own after them.
+    // Scratch: [padded input][spread output gradient][padded input gradient]; a block
+    // of one sample adds its correlations' own after them.
     static constexpr std::size_t padded_input_at = 0;
     static constexpr std::size_t spread_gradient_at = padded_input_at + (embeds_input ? cin * hp * wp : 0);
     static constexpr std::size_t padded_gradient_at = spread_gradient_at + (spreads_gradient ? cout * hd * wd : 0);
-    static constexpr std::size_t flipped_weights_at = padded_gradient_at + (crops_gradient ? cin * hc * wc : 0);
-    static constexpr std::size_t scratch_size = flipped_weights_at + weight_count;  // generous: a pack per weight
+    static constexpr std::size_t scratch_size = padded_gradient_at + (crops_gradient ? cin * hc * wc : 0);
     static constexpr std::size_t correlation_scratch_at = scratch_size;
     static constexpr std::size_t one_sample_scratch_size =
         correlation_scratch_at + std::max(correlation::one_sample_scratch, input_correlation::one_sample_scratch);
+
+    // State, prepared from the weights once per pass, before the blocks run: the
+    // weights it was prepared from (an evaluation that repeats with the same weights
+    // prepares nothing), the flipped kernel, and each correlation's weights as it
+    // takes them (Winograd's, kernels/winograd.hpp).
+    static constexpr std::size_t flipped_at = weight_count;
+    static constexpr std::size_t forward_weights_at = flipped_at + weight_count;
+    static constexpr std::size_t input_weights_at = forward_weights_at + correlation::prepared_size;
+    static constexpr std::size_t state_size = input_weights_at + input_correlation::prepared_size;
+
+    template <class T>
+    static void prepare(std::span<const T> params, std::span<T> state) {
+      const auto weights = params.first(weight_count);
+      if (std::memcmp(weights.data(), state.data(), weights.size_bytes()) == 0) return;  // the same bits
+      std::ranges::copy(weights, state.begin());
+      T* flipped = state.data() + flipped_at;
+      for (std::size_t co = 0; co < cout; ++co)
+        for (std::size_t ci = 0; ci < cin; ++ci)
+          for (std::size_t i = 0; i < k * k; ++i)
+            flipped[(ci * cout + co) * k * k + (k * k - 1 - i)] = weights[(co * cin + ci) * k * k + i];
+      correlation::prepare(weights.data(), state.data() + forward_weights_at);
+      input_correlation::prepare(flipped, state.data() + input_weights_at);
+    }
 
     template <class T>
     static void initialize(std::span<T> params, std::span<T>, random_sequence& rng) {
@@ -98,7 +122,8 @@ struct conv {
     // An epilogue (kernels/epilogue.hpp) applies the layers after this one to its output.
     template <class A, class Epilogue = no_epilogue>
     static void forward(const A& a, const Epilogue& epilogue = {}) {
-      correlation::forward(padded_input(a.in, a.scratch), a.params, a.out, a.split_channels,
+      const auto* weights = correlation::prepared_size > 0 ? a.state + forward_weights_at : a.params;
+      correlation::forward(padded_input(a.in, a.scratch), weights, a.out, a.split_channels,
                            a.scratch + correlation_scratch_at, with_bias(a, epilogue));
     }
 
@@ -132,13 +157,7 @@ struct conv {
     template <class A>
     static void input_gradient(const A& a) {
       using V = std::remove_cvref_t<decltype(*a.in)>;
-      using T = std::remove_cvref_t<decltype(*a.params)>;
-      auto* flipped = scalars_in<T>(a.scratch + flipped_weights_at);
-      for (std::size_t co = 0; co < cout; ++co)
-        for (std::size_t ci = 0; ci < cin; ++ci)
-          for (std::size_t i = 0; i < k * k; ++i)
-            flipped[(ci * cout + co) * k * k + (k * k - 1 - i)] = a.params[(co * cin + ci) * k * k + i];
-
+      const auto* flipped = a.state + (input_correlation::prepared_size > 0 ? input_weights_at : flipped_at);
       const V* spread = a.d_out;
       if constexpr (spreads_gradient) {
         detail::embed<cout, hout, wout, k - 1, s>(a.d_out, a.scratch + spread_gradient_at);

@@ -40,6 +40,14 @@ struct depthwise_conv {
     static constexpr std::size_t scratch_size = channel::scratch_size;  // the channels take turns
     static constexpr std::size_t one_sample_scratch_size = channel::one_sample_scratch_size;
     static constexpr std::array<tensor_info, 1> parameter_tensors{tensor_info{"weight", 4, {c, 1, k, k}}};
+    static constexpr std::size_t state_size = c * channel::state_size;
+
+    template <class T>
+    static void prepare(std::span<const T> params, std::span<T> state) {
+      for (std::size_t ch = 0; ch < c; ++ch)
+        channel::prepare(params.subspan(ch * channel::parameter_count, channel::parameter_count),
+                         state.subspan(ch * channel::state_size, channel::state_size));
+    }
 
     // PyTorch's bound for groups = C is a one-channel conv's: U(-1/K, 1/K).
     template <class T>
@@ -64,6 +72,7 @@ struct depthwise_conv {
       const auto advance = [](auto*& p, std::size_t n) { if (p) p += n; };  // null stays null: nothing to give
       advance(a.params, ch * channel::parameter_count);
       advance(a.grads, ch * channel::parameter_count);
+      advance(a.state, ch * channel::state_size);
       advance(a.in, ch * in_size);
       advance(a.out, ch * out_size);
       advance(a.d_out, ch * out_size);

@@ -185,6 +185,10 @@ using probe_block = block_args<pack<float, default_lanes<float>>, float>;
 using probe_batch = batch_args<pack<float, default_lanes<float>>, float>;
 }  // namespace detail
 
+// A layer that prepares its state from its parameters once per pass, before the
+// blocks run (conv: its weights as its kernels take them).
+template <class L>
+concept preparing_layer = requires(std::span<const float> params, std::span<float> state) { L::prepare(params, state); };
 template <class L>
 concept pointwise_layer = requires(const detail::probe_block& a) { L::forward_at(a, std::size_t{}); };
 template <class L>

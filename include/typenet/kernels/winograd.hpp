@@ -41,7 +41,7 @@ struct winograd_2x2_3x3 {
   static constexpr std::size_t prepared_size = points * Cin * Cout;
   template <class T>
   static void prepare(const T* w, T* u) {
-    // Output channels innermost, as u stores them: the compiler vectorises across them.
+    // Output channels innermost, as u stores them.
     for (std::size_t ci = 0; ci < Cin; ++ci)
       for (std::size_t co = 0; co < Cout; ++co) {
         const T* g = w + (co * Cin + ci) * 9;
@@ -62,9 +62,8 @@ struct winograd_2x2_3x3 {
   }
 
   // out[co][y][x] = f_co(i, sum over ci, ky, kx of w[co][ci][ky][kx] * in[ci][y + ky - Pad][x + kx - Pad]),
-  // f_co = functions[co] (as correlation::forward's epilogue); with split, tile
-  // rows run as parallel tasks.
-  // u: prepare()'s weights.
+  // f_co = functions[co] (as correlation::forward's epilogue), u = prepare()'s of w;
+  // with split, tile rows run as parallel tasks.
   template <class V, class T, class Functions>
   static void forward(const V* in, const T* u, V* out, bool split, const Functions& functions) {
     const auto row = [&](std::size_t ty) {
@@ -83,8 +82,7 @@ struct winograd_2x2_3x3 {
   // column), so that a small map fills its registers too. Each tile gets the
   // operations of a block's tile in the same order, so one sample's outputs are a
   // block's bit for bit. The input is stored bordered (Pad = 0 here). The map runs
-  // in bands of whole tile rows, about band_tiles tiles each, the scratch
-  // sized for one band.
+  // in bands of whole tile rows, about 256 tiles each, the scratch sized for one band.
   template <class T>
   struct one_sample {
     using W = pack<T, vector_bytes / sizeof(T)>;

@@ -76,9 +76,48 @@ void check_shape() {
   BOOST_TEST(r.error < 2e-6);
 }
 
+// The weight gradient: dw[co][ci][ky][kx] = sum over samples, y, x of d_out[co][y][x] * in[ci][y + ky][x + kx].
+template <std::size_t Cin, std::size_t H, std::size_t W, std::size_t Cout>
+void check_weight_gradient() {
+  using winograd = typenet::detail::winograd_2x2_3x3<Cin, H, W, Cout, 0>;
+  constexpr std::size_t ho = winograd::hout, wo = winograd::wout;
+  typenet::random_sequence rng(Cin * 1000 + H * 10 + Cout);
+  std::vector<V> in(Cin * H * W), d_out(Cout * ho * wo), scratch(winograd::transposed_rows);
+  for (V& v : in)
+    for (std::size_t l = 0; l < lanes; ++l) v[l] = static_cast<float>(rng.uniform(-2, 2));
+  for (V& v : d_out)
+    for (std::size_t l = 0; l < lanes; ++l) v[l] = static_cast<float>(rng.uniform(-1, 1));
+  std::vector<float> dw(Cout * Cin * 9, 0.5f);  // added to, as a block's gradient slice is
+  winograd::weight_gradient(in.data(), d_out.data(), dw.data(), scratch.data());
+  double worst = 0;
+  for (std::size_t co = 0; co < Cout; ++co)
+    for (std::size_t ci = 0; ci < Cin; ++ci)
+      for (std::size_t k = 0; k < 9; ++k) {
+        long double sum = 0.5L, magnitude = 0.5L;
+        for (std::size_t y = 0; y < ho; ++y)
+          for (std::size_t x = 0; x < wo; ++x)
+            for (std::size_t l = 0; l < lanes; ++l) {
+              const long double term = static_cast<long double>(d_out[(co * ho + y) * wo + x][l]) *
+                                       in[(ci * H + y + k / 3) * W + x + k % 3][l];
+              sum += term;
+              magnitude += std::fabs(term);
+            }
+        worst = std::max(worst, std::fabs(dw[(co * Cin + ci) * 9 + k] - static_cast<double>(sum)) / static_cast<double>(magnitude));
+      }
+  BOOST_TEST_MESSAGE(Cin << "x" << H << "x" << W << " -> " << Cout << ": weight gradient's worst relative error " << worst);
+  BOOST_TEST(worst < 2e-6);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(winograd_2x2_3x3)
+
+BOOST_AUTO_TEST_CASE(weight_gradient_equals_the_direct_sum) {
+  check_weight_gradient<16, 26, 26, 16>();  // ref11k's largest layer
+  check_weight_gradient<16, 10, 10, 16>();
+  check_weight_gradient<16, 7, 8, 9>();     // a 5x6 output: half tiles in the last row; 9 channels
+  check_weight_gradient<32, 6, 6, 20>();    // two registers of input channels, output groups of 10
+}
 
 BOOST_AUTO_TEST_CASE(equals_the_direct_correlation_on_ref11k_shapes) {
   check_shape<16, 26, 26, 16, 0>();  // the largest layer

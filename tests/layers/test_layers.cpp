@@ -31,6 +31,7 @@ using layers = std::tuple<
     bound_to<conv<6, 1>, shape<5, 3, 3>>,                   // 1x1 transition
     bound_to<conv<9, 5>, shape<6, 7, 7>>,                   // many channels
     bound_to<conv<10, 3, 1, 1>, shape<8, 7, 7>>,            // Winograd's, forward and backward, odd sizes
+    bound_to<conv<4, 3>, shape<16, 7, 6>>,                  // and its weight gradient (16 input channels)
     bound_to<depthwise_conv<3>, shape<3, 6, 6>>,
     bound_to<depthwise_conv<3, 2, 1>, shape<2, 7, 7>>,      // stride and padding
     bound_to<dense<6>, shape<7>>,

@@ -151,9 +151,18 @@ struct correlation {
   // dw[co][ci][ky][kx] += sum over samples, y, x of d_out[co][y][x] * in[ci][y*S + ky][x*S + kx]
   // Tile: a few output channels x every tap of the kernel (or of one kernel row,
   // for kernels over 3x3), about weight_tile_registers accumulators.
+  // `scratch`: weight_gradient_scratch packs.
+  static constexpr std::size_t weight_gradient_scratch = [] {
+    if constexpr (by_winograd) return winograd_2x2_3x3<Cin, Hin, Win, Cout, Pad>::transposed_rows;
+    else return std::size_t{0};
+  }();
   template <class V, class T>
-  static void weight_gradient(const V* in, const V* d_out, T* dw) {
+  static void weight_gradient(const V* in, const V* d_out, T* dw, V* scratch) {
     static_assert(Pad == 0, "typenet: the weight gradient reads a stored border");
+    if constexpr (by_winograd) {
+      using winograd = winograd_2x2_3x3<Cin, Hin, Win, Cout, Pad>;
+      if constexpr (winograd::template weight_gradient_fits<V>) return winograd::weight_gradient(in, d_out, dw, scratch);
+    }
     constexpr std::size_t rows = K * K <= 9 ? K : 1;
     constexpr std::size_t tile = std::max<std::size_t>(1, std::min<std::size_t>(Cout, weight_tile_registers / (rows * K)));
     constexpr std::size_t co_full = Cout / tile * tile;

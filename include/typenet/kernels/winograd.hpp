@@ -77,6 +77,144 @@ struct winograd_2x2_3x3 {
     else for (std::size_t ty = 0; ty < tile_rows; ++ty) row(ty);
   }
 
+  // Weight gradient of a block of samples (Pad = 0; the input stored bordered):
+  //   dw[co][ci] += G^T Z[co][ci] G,  Z[co][ci][p] = sum over tiles and samples of
+  //   (A dY A^T)[co][p] * (B^T d B)[ci][p]
+  // (dY: the output gradient's 2x2 tile). The sum over samples runs through the
+  // multiply-adds: each sample's transformed input is held as registers over input
+  // channels, each multiplied by one output channel's scalar, so that Z is 16 x Cout
+  // registers per register of input channels, not 16 x Cout x Cin. The input map is
+  // transposed to that layout once, four rows at a time (`scratch`: transposed_rows
+  // packs): about 5 transposes a tile, where transposing each tile's transform would take 16.
+  template <class V>
+  static constexpr bool weight_gradient_fits = Pad == 0 && lanes_of<V> > 1 && Cin % lanes_of<V> == 0;
+  static constexpr std::size_t transposed_rows = 4 * Win * Cin;
+
+  template <class V, class T>
+  static void weight_gradient(const V* in, const V* d_out, T* dw, V* scratch) {
+    static_assert(weight_gradient_fits<V>);
+    constexpr std::size_t L = lanes_of<V>, C = Cin / L;  // registers of input channels
+    V z[points][Cout][C] = {};
+    std::size_t transposed = 0;  // input rows transposed so far
+    for (std::size_t ty = 0; ty < tile_rows; ++ty) {
+      for (; transposed < std::min(2 * ty + 4, Hin); ++transposed) transpose_row(in, transposed, scratch);
+      for (std::size_t tx = 0; tx < tile_columns; ++tx) {
+        // Tiles past the output's odd end read zeros for the input and output they lack.
+        if (2 * ty + 2 <= hout && 2 * tx + 2 <= wout) weight_tile<false>(scratch, d_out, z, ty, tx);
+        else weight_tile<true>(scratch, d_out, z, ty, tx);
+      }
+    }
+    for (std::size_t co = 0; co < Cout; ++co)
+      for (std::size_t ci = 0; ci < Cin; ++ci) {
+        T g[4][4];  // G^T Z
+        for (std::size_t x = 0; x < 4; ++x) {
+          const auto at = [&](std::size_t y) { return z[y * 4 + x][co][ci / L][ci % L]; };
+          g[0][x] = at(0) + T(0.5) * (at(1) + at(2));
+          g[1][x] = T(0.5) * (at(1) - at(2));
+          g[2][x] = T(0.5) * (at(1) + at(2)) + at(3);
+        }
+        T* d = dw + (co * Cin + ci) * 9;
+        for (std::size_t y = 0; y < 3; ++y) {
+          d[y * 3 + 0] += g[y][0] + T(0.5) * (g[y][1] + g[y][2]);
+          d[y * 3 + 1] += T(0.5) * (g[y][1] - g[y][2]);
+          d[y * 3 + 2] += T(0.5) * (g[y][1] + g[y][2]) + g[y][3];
+        }
+      }
+  }
+
+  // One output tile's share of Z.
+  template <bool Edge, class V, std::size_t C>
+  [[gnu::noinline]] static void weight_tile(const V* rows, const V* d_out, V (&z)[points][Cout][C], std::size_t ty, std::size_t tx) {
+    using T = scalar_of<V>;
+    constexpr std::size_t L = lanes_of<V>;
+    V dm[points][Cout];  // A dY A^T, A^T = [1 1 1 0; 0 1 -1 -1]: lanes are samples
+    for (std::size_t co = 0; co < Cout; ++co) {
+      const auto dy = [&](std::size_t y, std::size_t x) {
+        return !Edge || (2 * ty + y < hout && 2 * tx + x < wout) ? d_out[(co * hout + 2 * ty + y) * wout + 2 * tx + x] : V{};
+      };
+      const V r[4][2] = {{dy(0, 0), dy(0, 1)}, {dy(0, 0) + dy(1, 0), dy(0, 1) + dy(1, 1)},
+                         {dy(0, 0) - dy(1, 0), dy(0, 1) - dy(1, 1)}, {-dy(1, 0), -dy(1, 1)}};
+      for (std::size_t y = 0; y < 4; ++y) {
+        dm[y * 4 + 0][co] = r[y][0];
+        dm[y * 4 + 1][co] = r[y][0] + r[y][1];
+        dm[y * 4 + 2][co] = r[y][0] - r[y][1];
+        dm[y * 4 + 3][co] = -r[y][1];
+      }
+    }
+    V d[L][points][C];  // B^T d B of each sample: registers over input channels
+    const V* row[4];    // the tile's input rows, their first column
+    for (std::size_t y = 0; y < 4; ++y) row[y] = rows + (((2 * ty + y) % 4) * Win + 2 * tx) * L * C;
+    for (std::size_t lane = 0; lane < L; ++lane)
+      for (std::size_t c = 0; c < C; ++c) {
+        V t[4][4];
+#pragma GCC unroll 4
+        for (std::size_t y = 0; y < 4; ++y)
+#pragma GCC unroll 4
+          for (std::size_t x = 0; x < 4; ++x)
+            t[y][x] = !Edge || (2 * ty + y < Hin && 2 * tx + x < Win) ? row[y][(x * L + lane) * C + c] : V{};
+        V e[points];
+        input_transform(t, e);
+        for (std::size_t p = 0; p < points; ++p) d[lane][p][c] = e[p];
+      }
+#pragma GCC unroll 1
+    for (std::size_t p = 0; p < points; ++p)
+      for (std::size_t c = 0; c < C; ++c) {
+        for (std::size_t co = 0; co + group <= Cout; co += group) accumulate<group>(z, dm[p], d, p, c, co);
+        if constexpr (Cout % group != 0) accumulate<Cout % group>(z, dm[p], d, p, c, Cout / group * group);
+      }
+  }
+
+  // z[p][co + q][c] += sum over samples of dm[co + q][sample] * d[sample][p][c], for Q channels.
+  template <std::size_t Q, class V, std::size_t C>
+  [[gnu::always_inline]] static inline void accumulate(V (&z)[points][Cout][C], const V* dm, const V (&d)[lanes_of<V>][points][C],
+                                                       std::size_t p, std::size_t c, std::size_t co) {
+    using T = scalar_of<V>;
+    constexpr std::size_t L = lanes_of<V>;
+    V acc[Q];
+#pragma GCC unroll 32
+    for (std::size_t q = 0; q < Q; ++q) acc[q] = z[p][co + q][c];
+    const T* scalars = scalars_in<T>(dm + co);  // sample l of channel co + q at q * L + l: one base address
+    for (std::size_t lane = 0; lane < L; ++lane) {
+      const V v = d[lane][p][c];
+#pragma GCC unroll 32
+      for (std::size_t q = 0; q < Q; ++q) acc[q] += scalars[q * L + lane] * v;
+    }
+#pragma GCC unroll 32
+    for (std::size_t q = 0; q < Q; ++q) z[p][co + q][c] = acc[q];
+  }
+
+  // Input row r, [ci][x] packs of samples, into slot r % 4 of `rows` as [x][sample]
+  // registers of input channels: L x L transposes, log2(L) rounds of shuffles.
+  template <class V>
+  static void transpose_row(const V* in, std::size_t r, V* rows) {
+    constexpr std::size_t L = lanes_of<V>, C = Cin / L;
+    for (std::size_t x = 0; x < Win; ++x)
+      for (std::size_t c = 0; c < C; ++c) {
+        V m[L];
+        for (std::size_t i = 0; i < L; ++i) m[i] = in[((c * L + i) * Hin + r) * Win + x];
+        transpose<1>(m);
+        for (std::size_t lane = 0; lane < L; ++lane) rows[(((r % 4) * Win + x) * L + lane) * C + c] = m[lane];
+      }
+  }
+
+  // m[i][j] becomes m[j][i]: round B pairs rows i and i + B (i & B == 0), taking
+  // lanes in blocks of B from each.
+  template <std::size_t B, class V>
+  [[gnu::always_inline]] static inline void transpose(V (&m)[lanes_of<V>]) {
+    constexpr std::size_t L = lanes_of<V>;
+    if constexpr (B < L) {
+      [&]<std::size_t... J>(std::index_sequence<J...>) {
+        for (std::size_t i = 0; i < L; ++i)
+          if ((i & B) == 0) {
+            const V a = m[i], b = m[i + B];
+            m[i] = __builtin_shufflevector(a, b, ((J & B) == 0 ? J : L + J - B)...);
+            m[i + B] = __builtin_shufflevector(a, b, ((J & B) == 0 ? J + B : L + J)...);
+          }
+      }(std::make_index_sequence<L>{});
+      transpose<2 * B>(m);
+    }
+  }
+
   // One sample: a register holds tiles instead of samples, numbered row by row
   // across the map (tile t of a band: its tile row times tile_columns plus its
   // column), so that a small map fills its registers too. Each tile gets the

@@ -73,8 +73,8 @@ struct conv {
     static constexpr std::size_t padded_input_at = 0;
     static constexpr std::size_t spread_gradient_at = padded_input_at + (embeds_input ? cin * hp * wp : 0);
     static constexpr std::size_t padded_gradient_at = spread_gradient_at + (spreads_gradient ? cout * hd * wd : 0);
-    static constexpr std::size_t scratch_size = padded_gradient_at + (crops_gradient ? cin * hc * wc : 0);
-    static constexpr std::size_t correlation_scratch_at = scratch_size;
+    static constexpr std::size_t correlation_scratch_at = padded_gradient_at + (crops_gradient ? cin * hc * wc : 0);
+    static constexpr std::size_t scratch_size = correlation_scratch_at + correlation::weight_gradient_scratch;
     static constexpr std::size_t one_sample_scratch_size =
         correlation_scratch_at + std::max(correlation::one_sample_scratch, input_correlation::one_sample_scratch);
 
@@ -129,7 +129,7 @@ struct conv {
 
     template <class A>
     static void backward(const A& a) {
-      correlation::weight_gradient(padded_input(a.in, a.scratch), a.d_out, a.grads);
+      correlation::weight_gradient(padded_input(a.in, a.scratch), a.d_out, a.grads, a.scratch + correlation_scratch_at);
       if constexpr (has_bias)
         for (std::size_t c = 0; c < cout; ++c) {
           auto sum = a.d_out[c * hout * wout];

@@ -228,7 +228,7 @@ concept bound_layer =
       { L::padding } -> std::convertible_to<std::size_t>;         // zeros around each side of the input
       { L::multiply_adds } -> std::convertible_to<std::size_t>;   // per sample, forward
       { L::scratch_size } -> std::convertible_to<std::size_t>;    // packs of per-block scratch in a call
-      { L::state_size } -> std::convertible_to<std::size_t>;      // scalars kept from forward to backward
+      { L::state_size } -> std::convertible_to<std::size_t>;      // scalars kept from forward to backward, or prepared
       { L::in_place } -> std::convertible_to<bool>;
       { L::backward_reads_output } -> std::convertible_to<bool>;
       { L::gradient_in_place } -> std::convertible_to<bool>;

@@ -13,6 +13,7 @@
 #include "typenet/core/pack.hpp"
 #include "typenet/core/parallel.hpp"
 #include "typenet/kernels/epilogue.hpp"
+#include "typenet/kernels/tiling.hpp"
 #include "typenet/kernels/winograd.hpp"
 
 namespace typenet::detail {
@@ -64,32 +65,34 @@ struct correlation {
   // input channels share its transforms' cost (ref11k's 16-channel layers, not its
   // first, of one input channel), and its tile of sums stays in L1 (up to 32 channels).
   static constexpr bool by_winograd = K == 3 && S == 1 && Cin >= 8 && Cin <= 32 && Cout <= 32;
+  // Named only, instantiated where by_winograd; one sample's input is stored bordered.
+  using winograd = winograd_2x2_3x3<Cin, Hin, Win, Cout, Pad>;
   using one_sample_winograd = winograd_2x2_3x3<Cin, hp, wp, Cout, 0>;
   // Weights as forward() takes them: prepare()'s, for Winograd's transform; else as they are.
   static constexpr std::size_t prepared_size = [] {
-    if constexpr (by_winograd) return winograd_2x2_3x3<Cin, Hin, Win, Cout, Pad>::prepared_size;
+    if constexpr (by_winograd) return winograd::prepared_size;
     else return std::size_t{0};
   }();
   template <class T>
   static void prepare(const T* w, T* prepared) {
-    if constexpr (by_winograd) winograd_2x2_3x3<Cin, Hin, Win, Cout, Pad>::prepare(w, prepared);
+    if constexpr (by_winograd) winograd::prepare(w, prepared);
   }
-  static constexpr std::size_t winograd_scratch = [] {
-    if constexpr (by_winograd)
-      return std::max(one_sample_winograd::template one_sample<float>::scratch,
-                      one_sample_winograd::template one_sample<double>::scratch);
-    else return std::size_t{0};
-  }();
   static constexpr std::size_t hout = (hp - K) / S + 1;
   static constexpr std::size_t wout = (wp - K) / S + 1;
   // What forward() needs of `scratch` for one sample (a block of more needs none): a
   // bordered copy of the input, then Winograd's band or the output's wide planes (one_sample, below),
   // in scalars of any type: a plane rounded up to whole registers of floats, the most scalars a register holds.
-  static constexpr std::size_t float_lanes = vector_bytes / sizeof(float);
-  static constexpr std::size_t one_sample_scratch =
-      S != 1        ? 0
-      : by_winograd ? (Pad > 0 ? Cin * hp * wp : 0) + winograd_scratch
-                    : (Pad > 0 ? Cin * hp * wp : 0) + Cout * ((hout * wp + float_lanes - 1) / float_lanes * float_lanes);
+  static constexpr std::size_t one_sample_scratch = [] {
+    if constexpr (S != 1) return std::size_t{0};
+    else {
+      constexpr std::size_t bordered = Pad > 0 ? Cin * hp * wp : 0;
+      constexpr std::size_t float_lanes = vector_bytes / sizeof(float);
+      if constexpr (by_winograd)
+        return bordered + std::max(one_sample_winograd::template one_sample<float>::scratch,
+                                   one_sample_winograd::template one_sample<double>::scratch);
+      else return bordered + Cout * ((hout * wp + float_lanes - 1) / float_lanes * float_lanes);
+    }
+  }();
 
   // out[co][y][x] = sum over ci, ky, kx of w[co][ci][ky][kx] * in[ci][y*S + ky - Pad][x*S + kx - Pad]
   // then, with an epilogue, out[i] = f(i, out[i]) for f = epilogue(co): the layers
@@ -110,22 +113,19 @@ struct correlation {
       else
         one_sample<T>::forward(scalars_in<T>(in), w, out, scalars_in<T>(scratch), split_channels, epilogue);
     } else if constexpr (by_winograd) {
-      winograd_2x2_3x3<Cin, Hin, Win, Cout, Pad>::forward(in, w, out, split_channels, per_channel(epilogue));
+      winograd::forward(in, w, out, split_channels, per_channel(epilogue));
     } else {
-      constexpr std::size_t tiles = (Cout + out_tile - 1) / out_tile;
+      using channel_tiles = tiling<Cout, out_tile>;
       const auto functions = per_channel(epilogue);
-      const auto run = [&](std::size_t t, std::size_t y) {
-        if constexpr (Cout % out_tile != 0)
-          if (t + 1 == tiles) return output_row<Cout % out_tile>(in, w, out, t * out_tile, y, functions);
-        output_row<out_tile>(in, w, out, t * out_tile, y, functions);
+      const auto row = [&](std::size_t y) {
+        return [&, y]<std::size_t Q>(std::size_t co) { output_row<Q>(in, w, out, co, y, functions); };
       };
-      if (split_channels && tiles > 1)
-        parallel_each(tiles, [&](std::size_t t) {
-          for (std::size_t y = 0; y < hout; ++y) run(t, y);
+      if (split_channels && channel_tiles::count > 1)
+        parallel_each(channel_tiles::count, [&](std::size_t t) {
+          for (std::size_t y = 0; y < hout; ++y) channel_tiles::at(t, row(y));
         });
       else  // row by row, every channel tile: the input rows of a row stay in cache
-        for (std::size_t y = 0; y < hout; ++y)
-          for (std::size_t t = 0; t < tiles; ++t) run(t, y);
+        for (std::size_t y = 0; y < hout; ++y) channel_tiles::each(row(y));
     }
   }
 
@@ -137,37 +137,22 @@ struct correlation {
     else return [&]<std::size_t... C>(std::index_sequence<C...>) { return std::array{epilogue(C)...}; }(std::make_index_sequence<Cout>{});
   }
 
-  // Rows [y0, y1) of output channel c through the epilogue, in place (one sample's
-  // planes, copied out of the wide ones).
-  template <class V, class Epilogue>
-  static void finish(V* out, const Epilogue& epilogue, std::size_t c, std::size_t y0, std::size_t y1) {
-    if constexpr (!std::is_same_v<Epilogue, no_epilogue>) {
-      const auto f = epilogue(c);
-      each_element<V>((c * hout + y0) * wout, (c * hout + y1) * wout,
-                      [&]<class X>(std::size_t i) { store_as(out + i, f(i, load_as<X>(out + i))); });
-    }
-  }
-
   // dw[co][ci][ky][kx] += sum over samples, y, x of d_out[co][y][x] * in[ci][y*S + ky][x*S + kx]
   // Tile: a few output channels x every tap of the kernel (or of one kernel row,
   // for kernels over 3x3), about weight_tile_registers accumulators.
   // `scratch`: weight_gradient_scratch packs.
   static constexpr std::size_t weight_gradient_scratch = [] {
-    if constexpr (by_winograd) return winograd_2x2_3x3<Cin, Hin, Win, Cout, Pad>::transposed_rows;
+    if constexpr (by_winograd) return winograd::transposed_rows;
     else return std::size_t{0};
   }();
   template <class V, class T>
   static void weight_gradient(const V* in, const V* d_out, T* dw, V* scratch) {
     static_assert(Pad == 0, "typenet: the weight gradient reads a stored border");
-    if constexpr (by_winograd) {
-      using winograd = winograd_2x2_3x3<Cin, Hin, Win, Cout, Pad>;
+    if constexpr (by_winograd)
       if constexpr (winograd::template weight_gradient_fits<V>) return winograd::weight_gradient(in, d_out, dw, scratch);
-    }
     constexpr std::size_t rows = K * K <= 9 ? K : 1;
     constexpr std::size_t tile = std::max<std::size_t>(1, std::min<std::size_t>(Cout, weight_tile_registers / (rows * K)));
-    constexpr std::size_t co_full = Cout / tile * tile;
-    for (std::size_t co = 0; co < co_full; co += tile) weight_block<tile, rows>(in, d_out, dw, co);
-    if constexpr (Cout % tile != 0) weight_block<Cout % tile, rows>(in, d_out, dw, co_full);
+    tiling<Cout, tile>::each([&]<std::size_t Q>(std::size_t co) { weight_block<Q, rows>(in, d_out, dw, co); });
   }
 
  private:
@@ -198,41 +183,35 @@ struct correlation {
     static constexpr std::size_t chunks = (hout * wp + L - 1) / L;
     static constexpr std::size_t plane = chunks * L;  // a wide plane's stride in scratch
     // Q output channels x P registers of pixels: Cout in equal groups of up to 8.
-    static constexpr std::size_t groups = (Cout + 7) / 8;
-    static constexpr std::size_t q_tile = (Cout + groups - 1) / groups;
-    static constexpr std::size_t p_tile = std::clamp<std::size_t>(row_tile_registers / q_tile, 1, chunks);
+    using channel_groups = equal_tiling<Cout, 8>;
+    using pixel_tiles = tiling<chunks, std::clamp<std::size_t>(row_tile_registers / channel_groups::size, 1, chunks)>;
 
     // `wide`: room for Cout wide planes.
     template <class V, class Epilogue>
     static void forward(const T* in, const T* w, V* out, T* wide, bool split, const Epilogue& epilogue) {
-      const auto group = [&](std::size_t g) {
-        if constexpr (Cout % q_tile != 0)
-          if (g + 1 == groups) return channels<Cout % q_tile>(in, w, out, wide, g * q_tile, epilogue);
-        channels<q_tile>(in, w, out, wide, g * q_tile, epilogue);
-      };
+      const auto group = [&]<std::size_t Q>(std::size_t co) { channels<Q>(in, w, out, wide, co, epilogue); };
       // Groups in parallel only where the work outweighs waking a thread: split in two,
       // ref11k's largest layer (1.3M multiply-adds, 12 us) made one image 15 us slower.
       // A helper thread kept spinning (no wake) did no better on a 2-core VM: the
       // other core then reads the 43 KB input this core has just written, line by
       // line, and the layer took 25 us split against 14 us on one core.
       constexpr bool worth_splitting = Cout * Cin * K * K * hout * wout >= (std::size_t{1} << 22);
-      if (worth_splitting && split && groups > 1)
-        parallel_each(groups, group);
+      if (worth_splitting && split && channel_groups::count > 1)
+        parallel_each(channel_groups::count, [&](std::size_t g) { channel_groups::at(g, group); });
       else
-        for (std::size_t g = 0; g < groups; ++g) group(g);
+        channel_groups::each(group);
     }
 
     // Q channels from co, their rows copied out of the wide planes (through the epilogue).
     template <std::size_t Q, class V, class Epilogue>
     static void channels(const T* in, const T* w, V* out, T* wide, std::size_t co, const Epilogue& epilogue) {
       wide += co * plane;
-      constexpr std::size_t full = chunks / p_tile * p_tile;
-      for (std::size_t c = 0; c < full; c += p_tile) tile<Q, p_tile>(in, w, wide, co, c);
-      if constexpr (full != chunks) tile<Q, chunks - full>(in, w, wide, co, full);
+      pixel_tiles::each([&]<std::size_t P>(std::size_t c) { tile<Q, P>(in, w, wide, co, c); });
       for (std::size_t q = 0; q < Q; ++q) {
         T* plane_out = scalars_in<T>(out) + (co + q) * hout * wout;
         for (std::size_t y = 0; y < hout; ++y) std::memcpy(plane_out + y * wout, wide + q * plane + y * wp, wout * sizeof(T));
-        finish(out, epilogue, co + q, 0, hout);  // the whole plane at once: no row ends
+        // The whole plane at once: no row ends.
+        apply_epilogue(scalars_in<T>(out), epilogue, co + q, (co + q) * hout * wout, (co + q + 1) * hout * wout);
       }
     }
 
@@ -264,18 +243,12 @@ struct correlation {
   template <std::size_t Q, class V, class T, class Functions>
   [[gnu::noinline]] static void output_row(const V* in, const T* w, V* out, std::size_t co, std::size_t y,
                                            const Functions& functions) {
-    constexpr std::size_t x_full = wout / pixel_tile * pixel_tile;
     const bool row_inside = y * S >= Pad && y * S + K <= Hin + Pad;
-    // Tiles whose taps all fall inside the stored input skip the border checks.
-    const auto inside = [&](std::size_t x, std::size_t p) { return row_inside && x * S >= Pad && (x + p - 1) * S + K <= Win + Pad; };
-    for (std::size_t x = 0; x < x_full; x += pixel_tile) {
-      if (inside(x, pixel_tile)) tile<Q, pixel_tile, false>(in, w, out, co, y, x, functions);
-      else tile<Q, pixel_tile, true>(in, w, out, co, y, x, functions);
-    }
-    if constexpr (wout % pixel_tile != 0) {
-      if (inside(x_full, wout % pixel_tile)) tile<Q, wout % pixel_tile, false>(in, w, out, co, y, x_full, functions);
-      else tile<Q, wout % pixel_tile, true>(in, w, out, co, y, x_full, functions);
-    }
+    tiling<wout, pixel_tile>::each([&]<std::size_t P>(std::size_t x) {
+      // Tiles whose taps all fall inside the stored input skip the border checks.
+      if (row_inside && x * S >= Pad && (x + P - 1) * S + K <= Win + Pad) tile<Q, P, false>(in, w, out, co, y, x, functions);
+      else tile<Q, P, true>(in, w, out, co, y, x, functions);
+    });
   }
 
   template <std::size_t Q, std::size_t P, bool Border, class V, class T, class Functions>

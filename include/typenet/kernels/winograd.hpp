@@ -21,6 +21,7 @@
 #include "typenet/core/pack.hpp"
 #include "typenet/core/parallel.hpp"
 #include "typenet/kernels/epilogue.hpp"
+#include "typenet/kernels/tiling.hpp"
 
 namespace typenet::detail {
 
@@ -33,8 +34,7 @@ struct winograd_2x2_3x3 {
   static constexpr std::size_t points = 16;  // of a 4x4 tile
   // Output channels summed at once: accumulators for Cout in equal groups, with
   // room left for the input and a weight.
-  static constexpr std::size_t groups = (Cout + vector_registers / 2 - 1) / (vector_registers / 2);
-  static constexpr std::size_t group = (Cout + groups - 1) / groups;
+  using channel_groups = equal_tiling<Cout, vector_registers / 2>;
 
   // The weights as the products read them, prepared once per pass (a layer's state):
   // u[point][ci][co] = (G g G^T)[point] of w[co][ci], output channels adjacent.
@@ -158,10 +158,8 @@ struct winograd_2x2_3x3 {
       }
 #pragma GCC unroll 1
     for (std::size_t p = 0; p < points; ++p)
-      for (std::size_t c = 0; c < C; ++c) {
-        for (std::size_t co = 0; co + group <= Cout; co += group) accumulate<group>(z, dm[p], d, p, c, co);
-        if constexpr (Cout % group != 0) accumulate<Cout % group>(z, dm[p], d, p, c, Cout / group * group);
-      }
+      for (std::size_t c = 0; c < C; ++c)
+        channel_groups::each([&]<std::size_t Q>(std::size_t co) { accumulate<Q>(z, dm[p], d, p, c, co); });
   }
 
   // z[p][co + q][c] += sum over samples of dm[co + q][sample] * d[sample][p][c], for Q channels.
@@ -241,9 +239,8 @@ struct winograd_2x2_3x3 {
     // rest hold the inputs and a weight): every channel where a band is one register
     // (16 chains of sums hide the multiply-add's latency where 8 did not), else Cout in
     // equal groups of up to 8.
-    static constexpr std::size_t q_groups = band_registers == 1 ? (Cout + 15) / 16 : (Cout + 7) / 8;
-    static constexpr std::size_t q_tile = (Cout + q_groups - 1) / q_groups;
-    static constexpr std::size_t p_tile = std::clamp<std::size_t>(vector_registers * 3 / 4 / q_tile, 1, band_registers);
+    using channel_groups = equal_tiling<Cout, band_registers == 1 ? 16 : 8>;
+    static constexpr std::size_t p_tile = std::clamp<std::size_t>(vector_registers * 3 / 4 / channel_groups::size, 1, band_registers);
 
     // Scratch, in scalars: [transformed input][sums][outputs].
     static constexpr std::size_t inputs_at = 0;
@@ -264,18 +261,11 @@ struct winograd_2x2_3x3 {
             std::fill(tiles + rows * tile_columns, tiles + registers * L, T{});
           }
         for (std::size_t p = 0; p < points; ++p)
-          for (std::size_t g = 0; g < q_groups; ++g) {
-            if constexpr (Cout % q_tile != 0)
-              if (g + 1 == q_groups) {
-                sum_products<Cout % q_tile>(u, scratch_, p, g * q_tile, registers);
-                continue;
-              }
-            sum_products<q_tile>(u, scratch_, p, g * q_tile, registers);
-          }
+          channel_groups::each([&]<std::size_t Q>(std::size_t co) { sum_products<Q>(u, scratch_, p, co, registers); });
         transform_outputs(scratch_, registers);
         for (std::size_t co = 0; co < Cout; ++co) store_outputs(scratch_, out + co * hout * wout, co, ty0, rows);
       }
-      for (std::size_t co = 0; co < Cout; ++co) finish(out, epilogue, co);
+      for (std::size_t co = 0; co < Cout; ++co) apply_epilogue(out, epilogue, co, co * hout * wout, (co + 1) * hout * wout);
     }
 
    private:
@@ -378,15 +368,6 @@ struct winograd_2x2_3x3 {
             else std::memcpy(at, row, std::min(2 * L, wout - 2 * tx) * sizeof(T));
           }
     }
-
-    template <class Epilogue>
-    static void finish(T* out, const Epilogue& epilogue, std::size_t co) {
-      if constexpr (!std::is_same_v<Epilogue, no_epilogue>) {
-        const auto f = epilogue(co);
-        each_register<T>(co * hout * wout, (co + 1) * hout * wout,
-                         [&]<class X>(std::size_t i) { store_as(out + i, f(i, load_as<X>(out + i))); });
-      }
-    }
   };
 
  private:
@@ -419,12 +400,11 @@ struct winograd_2x2_3x3 {
     for (std::size_t p = 0; p < points; ++p) {
       // Point p of every input channel is read before point p of any output channel is
       // written, in registers where one group holds every output channel.
-      if constexpr (groups == 1) {
+      if constexpr (channel_groups::count == 1) {
         products<Cout>(d, u, p, 0, [&](std::size_t co) -> V& { return d[co][p]; });
       } else {
         V sums[Cout];
-        for (std::size_t co = 0; co + group <= Cout; co += group) products<group>(d, u, p, co, [&](std::size_t c) -> V& { return sums[c]; });
-        if constexpr (Cout % group != 0) products<Cout % group>(d, u, p, Cout / group * group, [&](std::size_t c) -> V& { return sums[c]; });
+        channel_groups::each([&]<std::size_t Q>(std::size_t co) { products<Q>(d, u, p, co, [&](std::size_t c) -> V& { return sums[c]; }); });
         for (std::size_t co = 0; co < Cout; ++co) d[co][p] = sums[co];
       }
     }

@@ -55,6 +55,11 @@ void embed(const V* in, V* out) {
   }
 }
 
+// What a pass's outputs must agree with: evaluation's, with one sample's kernel, bit
+// for bit (a sample's output does not depend on its batch); training's (a forward
+// pass in training mode, an input gradient) with nothing but the exact sums' rounding.
+enum class correlation_pass { evaluation, training };
+
 // The input is Hin x Win, read as if bordered by Pad zeros: the border is never
 // stored, the kernel skips its taps.
 template <std::size_t Cin, std::size_t Hin, std::size_t Win, std::size_t Cout, std::size_t K, std::size_t S,
@@ -65,20 +70,29 @@ struct correlation {
   // input channels share its transforms' cost (ref11k's 16-channel layers, not its
   // first, of one input channel), and its tile of sums stays in L1 (up to 32 channels).
   static constexpr bool by_winograd = K == 3 && S == 1 && Cin >= 8 && Cin <= 32 && Cout <= 32;
-  // Named only, instantiated where by_winograd; one sample's input is stored bordered.
-  using winograd = winograd_2x2_3x3<Cin, Hin, Win, Cout, Pad>;
-  using one_sample_winograd = winograd_2x2_3x3<Cin, hp, wp, Cout, 0>;
-  // Weights as forward() takes them: prepare()'s, for Winograd's transform; else as they are.
+  static constexpr std::size_t hout = (hp - K) / S + 1;
+  static constexpr std::size_t wout = (wp - K) / S + 1;
+  // Training's passes over a block take F(4x4) where its whole tiles need at most 70%
+  // of F(2x2)'s multiplies (a 24 x 24 output: 56%; 10 x 10: 81%, not taken): such
+  // tiles ran 1.2 to 1.4x faster at 16 channels. Evaluation keeps F(2x2), one sample's.
+  static constexpr bool trains_by_winograd_4x4 = by_winograd && 10 * 36 * ((hout + 3) / 4) * ((wout + 3) / 4) <=
+                                                                    7 * 16 * ((hout + 1) / 2) * ((wout + 1) / 2);
+  // Named only, instantiated where used; one sample's input is stored bordered.
+  using winograd = winograd_3x3<2, Cin, Hin, Win, Cout, Pad>;
+  using training_winograd = winograd_3x3<4, Cin, Hin, Win, Cout, Pad>;
+  using one_sample_winograd = winograd_3x3<2, Cin, hp, wp, Cout, 0>;
+  // Weights as forward() takes them: prepare()'s for Winograd's transforms (F(2x2)'s,
+  // then F(4x4)'s where training takes it); else as they are.
   static constexpr std::size_t prepared_size = [] {
-    if constexpr (by_winograd) return winograd::prepared_size;
+    if constexpr (trains_by_winograd_4x4) return winograd::prepared_size + training_winograd::prepared_size;
+    else if constexpr (by_winograd) return winograd::prepared_size;
     else return std::size_t{0};
   }();
   template <class T>
   static void prepare(const T* w, T* prepared) {
     if constexpr (by_winograd) winograd::prepare(w, prepared);
+    if constexpr (trains_by_winograd_4x4) training_winograd::prepare(w, prepared + winograd::prepared_size);
   }
-  static constexpr std::size_t hout = (hp - K) / S + 1;
-  static constexpr std::size_t wout = (wp - K) / S + 1;
   // What forward() needs of `scratch` for one sample (a block of more needs none): a
   // bordered copy of the input, then Winograd's band or the output's wide planes (one_sample, below),
   // in scalars of any type: a plane rounded up to whole registers of floats, the most scalars a register holds.
@@ -100,7 +114,7 @@ struct correlation {
   // the work runs as parallel tasks (for a batch too small to keep the threads
   // busy); each output's arithmetic is the same. `w`: the weights, prepare()'d where
   // prepared_size > 0. `scratch`: one_sample_scratch scalars, for a block of one sample.
-  template <class V, class T, class Epilogue = no_epilogue>
+  template <correlation_pass Pass = correlation_pass::evaluation, class V, class T, class Epilogue = no_epilogue>
   static void forward(const V* in, const T* w, V* out, bool split_channels, V* scratch, const Epilogue& epilogue = {}) {
     if constexpr (lanes_of<V> == 1 && S == 1) {
       if constexpr (Pad > 0) {  // whole-plane vectors cannot skip the border: copy it in
@@ -112,6 +126,8 @@ struct correlation {
         one_sample_winograd::template one_sample<T>::forward(scalars_in<T>(in), w, scalars_in<T>(out), scalars_in<T>(scratch), epilogue);
       else
         one_sample<T>::forward(scalars_in<T>(in), w, out, scalars_in<T>(scratch), split_channels, epilogue);
+    } else if constexpr (Pass == correlation_pass::training && trains_by_winograd_4x4) {
+      training_winograd::forward(in, w + winograd::prepared_size, out, split_channels, per_channel(epilogue));
     } else if constexpr (by_winograd) {
       winograd::forward(in, w, out, split_channels, per_channel(epilogue));
     } else {

@@ -1,17 +1,14 @@
 #pragma once
-// Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for
-// Convolutional Neural Networks", 2015): a 2x2 tile of a 3x3 correlation's output
-// from the 4x4 input tile under it with 16 multiplies per pair of channels, where
-// the direct sum takes 36.
+// 3x3, stride-1 correlations by Winograd's minimal filtering F(m x m, 3x3)
+// (winograd_transform.hpp): per output tile, the input tile of each channel
+// transformed, n^2 products summed over input channels (n^2 small matrix
+// products, [Cout x Cin] by [Cin] per tile), each output channel's sums
+// transformed back. The transforms are elementwise over a pack's samples.
+// The arithmetic is fixed, so results stay bit-identical for any thread count.
 //
-//   Y = A^T [ (G g G^T) . (B^T d B) ] A     (. elementwise, each 4x4)
-//
-// The transforms are additions (and halves, in G), elementwise over a pack's
-// samples; the 16 products, summed over input channels, are 16 small matrix
-// products, [Cout x Cin] by [Cin] per tile. In fp32 the result differs from the
-// direct sum's in its last bits, not more: the transforms' coefficients are 0,
-// +-1 and 1/2. The arithmetic is fixed, so results stay bit-identical for any
-// thread count.
+// A block of samples runs F(2x2) or F(4x4); one sample's kernel and the weight
+// gradient are written for F(2x2), which evaluation uses so that one sample and a
+// block agree bit for bit (correlate.hpp chooses).
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -22,16 +19,19 @@
 #include "typenet/core/parallel.hpp"
 #include "typenet/kernels/epilogue.hpp"
 #include "typenet/kernels/tiling.hpp"
+#include "typenet/kernels/winograd_transform.hpp"
 
 namespace typenet::detail {
 
-// The input is Hin x Win, read as if bordered by Pad zeros; an output of odd
-// height or width ends in half tiles.
-template <std::size_t Cin, std::size_t Hin, std::size_t Win, std::size_t Cout, std::size_t Pad>
-struct winograd_2x2_3x3 {
+// The input is Hin x Win, read as if bordered by Pad zeros; an output whose
+// height or width is not a multiple of M ends in partial tiles.
+template <std::size_t M, std::size_t Cin, std::size_t Hin, std::size_t Win, std::size_t Cout, std::size_t Pad>
+struct winograd_3x3 {
+  using F = winograd_transform<M>;
+  static constexpr std::size_t n = F::n;  // an input tile's side
   static constexpr std::size_t hout = Hin + 2 * Pad - 2, wout = Win + 2 * Pad - 2;
-  static constexpr std::size_t tile_rows = (hout + 1) / 2, tile_columns = (wout + 1) / 2;
-  static constexpr std::size_t points = 16;  // of a 4x4 tile
+  static constexpr std::size_t tile_rows = (hout + M - 1) / M, tile_columns = (wout + M - 1) / M;
+  static constexpr std::size_t points = n * n;  // of an input tile
   // Output channels summed at once: accumulators for Cout in equal groups, with
   // room left for the input and a weight.
   using channel_groups = equal_tiling<Cout, vector_registers / 2>;
@@ -41,24 +41,8 @@ struct winograd_2x2_3x3 {
   static constexpr std::size_t prepared_size = points * Cin * Cout;
   template <class T>
   static void prepare(const T* w, T* u) {
-    // Output channels innermost, as u stores them.
     for (std::size_t ci = 0; ci < Cin; ++ci)
-      for (std::size_t co = 0; co < Cout; ++co) {
-        const T* g = w + (co * Cin + ci) * 9;
-        T gg[4][3];  // G g
-        for (std::size_t x = 0; x < 3; ++x) {
-          gg[0][x] = g[x];
-          gg[1][x] = T(0.5) * (g[x] + g[3 + x] + g[6 + x]);
-          gg[2][x] = T(0.5) * (g[x] - g[3 + x] + g[6 + x]);
-          gg[3][x] = g[6 + x];
-        }
-        for (std::size_t y = 0; y < 4; ++y) {
-          u[((y * 4 + 0) * Cin + ci) * Cout + co] = gg[y][0];
-          u[((y * 4 + 1) * Cin + ci) * Cout + co] = T(0.5) * (gg[y][0] + gg[y][1] + gg[y][2]);
-          u[((y * 4 + 2) * Cin + ci) * Cout + co] = T(0.5) * (gg[y][0] - gg[y][1] + gg[y][2]);
-          u[((y * 4 + 3) * Cin + ci) * Cout + co] = gg[y][2];
-        }
-      }
+      for (std::size_t co = 0; co < Cout; ++co) kernel_transform<F>(w + (co * Cin + ci) * 9, u + ci * Cout + co, Cin * Cout);
   }
 
   // out[co][y][x] = f_co(i, sum over ci, ky, kx of w[co][ci][ky][kx] * in[ci][y + ky - Pad][x + kx - Pad]),
@@ -68,7 +52,7 @@ struct winograd_2x2_3x3 {
   static void forward(const V* in, const T* u, V* out, bool split, const Functions& functions) {
     const auto row = [&](std::size_t ty) {
       for (std::size_t tx = 0; tx < tile_columns; ++tx) {
-        const bool inside = 2 * ty >= Pad && 2 * ty + 4 <= Hin + Pad && 2 * tx >= Pad && 2 * tx + 4 <= Win + Pad;
+        const bool inside = M * ty >= Pad && M * ty + n <= Hin + Pad && M * tx >= Pad && M * tx + n <= Win + Pad;
         if (inside) tile<false>(in, u, out, ty, tx, functions);
         else tile<true>(in, u, out, ty, tx, functions);
       }
@@ -87,7 +71,7 @@ struct winograd_2x2_3x3 {
   // transposed to that layout once, four rows at a time (`scratch`: transposed_rows
   // packs): about 5 transposes a tile, where transposing each tile's transform would take 16.
   template <class V>
-  static constexpr bool weight_gradient_fits = Pad == 0 && lanes_of<V> > 1 && Cin % lanes_of<V> == 0;
+  static constexpr bool weight_gradient_fits = M == 2 && Pad == 0 && lanes_of<V> > 1 && Cin % lanes_of<V> == 0;
   static constexpr std::size_t transposed_rows = 4 * Win * Cin;
 
   template <class V, class T>
@@ -153,7 +137,7 @@ struct winograd_2x2_3x3 {
           for (std::size_t x = 0; x < 4; ++x)
             t[y][x] = !Edge || (2 * ty + y < Hin && 2 * tx + x < Win) ? row[y][(x * L + lane) * C + c] : V{};
         V e[points];
-        input_transform(t, e);
+        input_transform<F>(t, e);
         for (std::size_t p = 0; p < points; ++p) d[lane][p][c] = e[p];
       }
 #pragma GCC unroll 1
@@ -223,6 +207,7 @@ struct winograd_2x2_3x3 {
   struct one_sample {
     using W = pack<T, vector_bytes / sizeof(T)>;
     static constexpr std::size_t L = lanes_of<W>;
+    static_assert(M == 2, "typenet: one sample's kernel is written for F(2x2, 3x3)");
     static_assert(Pad == 0, "typenet: one sample's input is stored bordered");
     static constexpr std::size_t band_rows = std::clamp<std::size_t>(256 / tile_columns, 1, tile_rows);
     static constexpr std::size_t bands = (tile_rows + band_rows - 1) / band_rows;
@@ -280,7 +265,10 @@ struct winograd_2x2_3x3 {
         W c[4][2];
         for (std::size_t h = 0; h < 2; ++h) {
           const auto at = [&](std::size_t y) { return 2 * ty + y < Hin ? load_as<W>(in + (2 * ty + y) * Win + (2 * j + h) * L) : W{}; };
-          input_step(at(0), at(1), at(2), at(3), c[0][h], c[1][h], c[2][h], c[3][h]);
+          const W column[4] = {at(0), at(1), at(2), at(3)};
+          W o[4];
+          F::input_step(column, o);
+          for (std::size_t py = 0; py < 4; ++py) c[py][h] = o[py];
         }
         for (std::size_t py = 0; py < 4; ++py)
           [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -296,9 +284,9 @@ struct winograd_2x2_3x3 {
             return [&]<std::size_t... I>(std::index_sequence<I...>) { return W(__builtin_shufflevector(a, b, (I + 1)...)); }(
                 std::make_index_sequence<L>{});
           };
+          const W row[4] = {even[py][j], odd[py][j], next(even[py][j], even[py][j + 1]), next(odd[py][j], odd[py][j + 1])};
           W d[4];
-          input_step(even[py][j], odd[py][j], next(even[py][j], even[py][j + 1]), next(odd[py][j], odd[py][j + 1]), d[0], d[1],
-                     d[2], d[3]);
+          F::input_step(row, d);
           // Later tiles overwrite the lanes past this row's end.
           for (std::size_t px = 0; px < 4; ++px) store_as(inputs + (py * 4 + px) * Cin * stride + first + j * L, d[px]);
         }
@@ -344,7 +332,7 @@ struct winograd_2x2_3x3 {
           W m[points];
           for (std::size_t p = 0; p < points; ++p) m[p] = load_as<W>(scratch_ + sums_at + (p * Cout + co) * stride + r * L);
           W s[2][2];
-          output_transform(m, s);
+          output_transform<F>(m, s);
           for (std::size_t i = 0; i < 4; ++i) store_as(scratch_ + outputs_at + (co * 4 + i) * stride + r * L, s[i / 2][i % 2]);
         }
     }
@@ -371,30 +359,30 @@ struct winograd_2x2_3x3 {
   };
 
  private:
-  // One output tile: its input tiles transformed, the 16 products summed over input
+  // One output tile: its input tiles transformed, the n^2 products summed over input
   // channels, each output channel's sums transformed back and stored.
   template <bool Border, class V, class T, class Functions>
   [[gnu::noinline]] static void tile(const V* in, const T* u, V* out, std::size_t ty, std::size_t tx,
                                      const Functions& functions) {
     // B^T d B of each input channel, then, in place, the sums of products of each output
-    // channel: a separate array for them made the tile 30% slower, its 16 KB more
+    // channel: a separate array for them made the F(2x2) tile 30% slower, its 16 KB more
     // than L1 holds beside the input, the output and the weights.
     V d[std::max(Cin, Cout)][points];
     // Signed: near the border these fall outside the stored input.
-    const std::ptrdiff_t y0 = static_cast<std::ptrdiff_t>(2 * ty) - static_cast<std::ptrdiff_t>(Pad);
-    const std::ptrdiff_t x0 = static_cast<std::ptrdiff_t>(2 * tx) - static_cast<std::ptrdiff_t>(Pad);
+    const std::ptrdiff_t y0 = static_cast<std::ptrdiff_t>(M * ty) - static_cast<std::ptrdiff_t>(Pad);
+    const std::ptrdiff_t x0 = static_cast<std::ptrdiff_t>(M * tx) - static_cast<std::ptrdiff_t>(Pad);
     for (std::size_t ci = 0; ci < Cin; ++ci) {
-      V t[4][4];
-#pragma GCC unroll 4
-      for (std::size_t y = 0; y < 4; ++y)
-#pragma GCC unroll 4
-        for (std::size_t x = 0; x < 4; ++x) {
+      V t[n][n];
+#pragma GCC unroll 8
+      for (std::size_t y = 0; y < n; ++y)
+#pragma GCC unroll 8
+        for (std::size_t x = 0; x < n; ++x) {
           const std::ptrdiff_t r = y0 + static_cast<std::ptrdiff_t>(y), c = x0 + static_cast<std::ptrdiff_t>(x);
           const bool stored = !Border || (r >= 0 && r < static_cast<std::ptrdiff_t>(Hin) && c >= 0 &&
                                           c < static_cast<std::ptrdiff_t>(Win));
           t[y][x] = stored ? in[(static_cast<std::ptrdiff_t>(ci * Hin) + r) * static_cast<std::ptrdiff_t>(Win) + c] : V{};
         }
-      input_transform(t, d[ci]);
+      input_transform<F>(t, d[ci]);
     }
 #pragma GCC unroll 1
     for (std::size_t p = 0; p < points; ++p) {
@@ -408,21 +396,19 @@ struct winograd_2x2_3x3 {
         for (std::size_t co = 0; co < Cout; ++co) d[co][p] = sums[co];
       }
     }
-    const std::size_t y = 2 * ty, x = 2 * tx;
+    const std::size_t y = M * ty, x = M * tx;
     for (std::size_t co = 0; co < Cout; ++co) {
-      V s[2][2];
-      output_transform(d[co], s);
-      const auto store = [&](std::size_t dy, std::size_t dx) {
-        const std::size_t i = (co * hout + y + dy) * wout + x + dx;
-        if constexpr (std::is_same_v<Functions, no_epilogue>) out[i] = s[dy][dx];
-        else out[i] = functions[co](i, s[dy][dx]);
-      };
-      store(0, 0);
-      if (wout % 2 == 0 || x + 1 < wout) store(0, 1);
-      if (hout % 2 == 0 || y + 1 < hout) {
-        store(1, 0);
-        if (wout % 2 == 0 || x + 1 < wout) store(1, 1);
-      }
+      V s[M][M];
+      output_transform<F>(d[co], s);
+#pragma GCC unroll 4
+      for (std::size_t dy = 0; dy < M; ++dy)
+#pragma GCC unroll 4
+        for (std::size_t dx = 0; dx < M; ++dx)
+          if ((hout % M == 0 || y + dy < hout) && (wout % M == 0 || x + dx < wout)) {  // a partial tile's outputs past the map
+            const std::size_t i = (co * hout + y + dy) * wout + x + dx;
+            if constexpr (std::is_same_v<Functions, no_epilogue>) out[i] = s[dy][dx];
+            else out[i] = functions[co](i, s[dy][dx]);
+          }
     }
   }
 
@@ -439,42 +425,6 @@ struct winograd_2x2_3x3 {
     }
 #pragma GCC unroll 32
     for (std::size_t q = 0; q < Q; ++q) sum(co + q) = acc[q];
-  }
-
-  // B^T t B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]: down the columns, then along the rows.
-  template <class V>
-  [[gnu::always_inline]] static inline void input_transform(const V (&t)[4][4], V (&d)[points]) {
-    V c[4][4];  // B^T t
-#pragma GCC unroll 4
-    for (std::size_t x = 0; x < 4; ++x) input_step(t[0][x], t[1][x], t[2][x], t[3][x], c[0][x], c[1][x], c[2][x], c[3][x]);
-#pragma GCC unroll 4
-    for (std::size_t y = 0; y < 4; ++y)
-      input_step(c[y][0], c[y][1], c[y][2], c[y][3], d[y * 4 + 0], d[y * 4 + 1], d[y * 4 + 2], d[y * 4 + 3]);
-  }
-
-  // A^T m A, A^T = [1 1 1 0; 0 1 -1 -1]: down the columns, then along the rows.
-  template <class V>
-  [[gnu::always_inline]] static inline void output_transform(const V (&m)[points], V (&s)[2][2]) {
-    V r[2][4];  // A^T m
-#pragma GCC unroll 4
-    for (std::size_t x = 0; x < 4; ++x) output_step(m[x], m[4 + x], m[8 + x], m[12 + x], r[0][x], r[1][x]);
-#pragma GCC unroll 2
-    for (std::size_t y = 0; y < 2; ++y) output_step(r[y][0], r[y][1], r[y][2], r[y][3], s[y][0], s[y][1]);
-  }
-
-  // The transforms' steps, B^T and A^T of four values: on a pack of samples, or on a
-  // register of tiles (one_sample), the same operations in the same order.
-  template <class X>
-  [[gnu::always_inline]] static inline void input_step(X a0, X a1, X a2, X a3, X& o0, X& o1, X& o2, X& o3) {
-    o0 = a0 - a2;
-    o1 = a1 + a2;
-    o2 = a2 - a1;
-    o3 = a1 - a3;
-  }
-  template <class X>
-  [[gnu::always_inline]] static inline void output_step(X a0, X a1, X a2, X a3, X& o0, X& o1) {
-    o0 = a0 + a1 + a2;
-    o1 = a1 - a2 - a3;
   }
 };
 

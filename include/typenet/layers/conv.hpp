@@ -123,8 +123,13 @@ struct conv {
     template <class A, class Epilogue = no_epilogue>
     static void forward(const A& a, const Epilogue& epilogue = {}) {
       const auto* weights = correlation::prepared_size > 0 ? a.state + forward_weights_at : a.params;
-      correlation::forward(padded_input(a.in, a.scratch), weights, a.out, a.split_channels,
-                           a.scratch + correlation_scratch_at, with_bias(a, epilogue));
+      const auto run = [&]<detail::correlation_pass Pass>() {
+        correlation::template forward<Pass>(padded_input(a.in, a.scratch), weights, a.out, a.split_channels,
+                                            a.scratch + correlation_scratch_at, with_bias(a, epilogue));
+      };
+      if constexpr (correlation::trains_by_winograd_4x4)
+        if (a.run_mode == mode::train) return run.template operator()<detail::correlation_pass::training>();
+      run.template operator()<detail::correlation_pass::evaluation>();
     }
 
     template <class A>
@@ -165,10 +170,10 @@ struct conv {
       }
       V* own_scratch = a.scratch + correlation_scratch_at;
       if constexpr (!crops_gradient) {
-        input_correlation::forward(spread, flipped, a.d_in, false, own_scratch);
+        input_correlation::template forward<detail::correlation_pass::training>(spread, flipped, a.d_in, false, own_scratch);
       } else {
         V* full = a.scratch + padded_gradient_at;
-        input_correlation::forward(spread, flipped, full, false, own_scratch);
+        input_correlation::template forward<detail::correlation_pass::training>(spread, flipped, full, false, own_scratch);
         // Rows and columns the forward pass never read (padding, or a stride's remainder) get no gradient.
         for (std::size_t c = 0; c < cin; ++c)
           for (std::size_t y = 0; y < In::height; ++y)

@@ -1,0 +1,154 @@
+#pragma once
+// The transforms of Winograd's minimal filtering F(m x m, 3x3) (Lavin and Gray,
+// "Fast Algorithms for Convolutional Neural Networks", 2015): an m x m tile of a
+// 3x3 correlation's output from the n x n input tile under it (n = m + 2), with
+// n^2 multiplies per pair of channels where the direct sum takes 9 m^2:
+//
+//   Y = A^T [ (G g G^T) . (B^T d B) ] A     (. elementwise, each n x n)
+//
+// Each 2-D transform is its 1-D step down the columns, then along the rows. A step
+// is written once for any X (a pack of samples, a register of tiles, a scalar), so
+// every kernel that uses it does the same operations in the same order.
+//
+// F(2x2, 3x3): 16 multiplies for 36; coefficients 0, +-1 and 1/2, so fp32 results
+// differ from the direct sum's in their last bits only.
+// F(4x4, 3x3): 36 multiplies for 144; coefficients up to 8 and 1/24, rounding
+// about ten times F(2x2)'s (1e-6 of the terms' magnitude, measured in test_winograd).
+#include <cstddef>
+#include <type_traits>
+
+#include "typenet/core/pack.hpp"
+
+namespace typenet::detail {
+
+// c in the scalar type of X, a pack or a scalar: a pack's operators take their own scalars.
+template <class X>
+constexpr auto scalar_constant(double c) {
+  if constexpr (std::is_arithmetic_v<X>) return static_cast<X>(c);
+  else return static_cast<scalar_of<X>>(c);
+}
+
+template <std::size_t M>
+struct winograd_transform;
+
+template <>
+struct winograd_transform<2> {
+  static constexpr std::size_t m = 2, n = 4;
+  // G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+  template <class T>
+  static void kernel_step(const T (&g)[3], T (&o)[n]) {
+    o[0] = g[0];
+    o[1] = T(0.5) * (g[0] + g[1] + g[2]);
+    o[2] = T(0.5) * (g[0] - g[1] + g[2]);
+    o[3] = g[2];
+  }
+  // B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+  template <class X>
+  [[gnu::always_inline]] static inline void input_step(const X (&a)[n], X (&o)[n]) {
+    o[0] = a[0] - a[2];
+    o[1] = a[1] + a[2];
+    o[2] = a[2] - a[1];
+    o[3] = a[1] - a[3];
+  }
+  // A^T = [1 1 1 0; 0 1 -1 -1]
+  template <class X>
+  [[gnu::always_inline]] static inline void output_step(const X (&a)[n], X (&o)[m]) {
+    o[0] = a[0] + a[1] + a[2];
+    o[1] = a[1] - a[2] - a[3];
+  }
+};
+
+template <>
+struct winograd_transform<4> {
+  static constexpr std::size_t m = 4, n = 6;
+  // G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+  template <class T>
+  static void kernel_step(const T (&g)[3], T (&o)[n]) {
+    o[0] = g[0] / T(4);
+    o[1] = -(g[0] + g[1] + g[2]) / T(6);
+    o[2] = -(g[0] - g[1] + g[2]) / T(6);
+    o[3] = g[0] / T(24) + g[1] / T(12) + g[2] / T(6);
+    o[4] = g[0] / T(24) - g[1] / T(12) + g[2] / T(6);
+    o[5] = g[2];
+  }
+  // B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+  // rows 1 to 4 through shared differences.
+  template <class X>
+  [[gnu::always_inline]] static inline void input_step(const X (&a)[n], X (&o)[n]) {
+    constexpr auto two = scalar_constant<X>(2), four = scalar_constant<X>(4), five = scalar_constant<X>(5);
+    const X t0 = a[4] - four * a[2], t1 = a[3] - four * a[1], t2 = a[4] - a[2], t3 = two * (a[3] - a[1]);
+    o[0] = four * a[0] - five * a[2] + a[4];
+    o[1] = t0 + t1;
+    o[2] = t0 - t1;
+    o[3] = t2 + t3;
+    o[4] = t2 - t3;
+    o[5] = four * a[1] - five * a[3] + a[5];
+  }
+  // A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+  template <class X>
+  [[gnu::always_inline]] static inline void output_step(const X (&a)[n], X (&o)[m]) {
+    constexpr auto two = scalar_constant<X>(2), four = scalar_constant<X>(4), eight = scalar_constant<X>(8);
+    const X sum12 = a[1] + a[2], difference12 = a[1] - a[2], sum34 = a[3] + a[4], difference34 = a[3] - a[4];
+    o[0] = a[0] + sum12 + sum34;
+    o[1] = difference12 + two * difference34;
+    o[2] = sum12 + four * sum34;
+    o[3] = difference12 + eight * difference34 + a[5];
+  }
+};
+
+// The 2-D transforms, for any of the above.
+template <class F, class X>
+[[gnu::always_inline]] inline void input_transform(const X (&t)[F::n][F::n], X (&d)[F::n * F::n]) {
+  X c[F::n][F::n];  // B^T t
+#pragma GCC unroll 8
+  for (std::size_t x = 0; x < F::n; ++x) {
+    X column[F::n], o[F::n];
+#pragma GCC unroll 8
+    for (std::size_t y = 0; y < F::n; ++y) column[y] = t[y][x];
+    F::input_step(column, o);
+#pragma GCC unroll 8
+    for (std::size_t y = 0; y < F::n; ++y) c[y][x] = o[y];
+  }
+#pragma GCC unroll 8
+  for (std::size_t y = 0; y < F::n; ++y) {
+    X o[F::n];
+    F::input_step(c[y], o);
+#pragma GCC unroll 8
+    for (std::size_t x = 0; x < F::n; ++x) d[y * F::n + x] = o[x];
+  }
+}
+
+template <class F, class X>
+[[gnu::always_inline]] inline void output_transform(const X (&p)[F::n * F::n], X (&s)[F::m][F::m]) {
+  X r[F::m][F::n];  // A^T p
+#pragma GCC unroll 8
+  for (std::size_t x = 0; x < F::n; ++x) {
+    X column[F::n], o[F::m];
+#pragma GCC unroll 8
+    for (std::size_t y = 0; y < F::n; ++y) column[y] = p[y * F::n + x];
+    F::output_step(column, o);
+#pragma GCC unroll 8
+    for (std::size_t y = 0; y < F::m; ++y) r[y][x] = o[y];
+  }
+#pragma GCC unroll 8
+  for (std::size_t y = 0; y < F::m; ++y) F::output_step(r[y], s[y]);
+}
+
+// G g G^T of one 3x3 kernel g (row-major), point p at u[p * stride].
+template <class F, class T>
+void kernel_transform(const T* g, T* u, std::size_t stride) {
+  T gg[F::n][3];  // G g
+  for (std::size_t x = 0; x < 3; ++x) {
+    const T column[3] = {g[x], g[3 + x], g[6 + x]};
+    T o[F::n];
+    F::kernel_step(column, o);
+    for (std::size_t y = 0; y < F::n; ++y) gg[y][x] = o[y];
+  }
+  for (std::size_t y = 0; y < F::n; ++y) {
+    T o[F::n];
+    F::kernel_step(gg[y], o);
+    for (std::size_t x = 0; x < F::n; ++x) u[(y * F::n + x) * stride] = o[x];
+  }
+}
+
+}  // namespace typenet::detail

@@ -64,15 +64,15 @@ struct winograd_3x3 {
   // Weight gradient of a block of samples (Pad = 0; the input stored bordered):
   //   dw[co][ci] += G^T Z[co][ci] G,  Z[co][ci][p] = sum over tiles and samples of
   //   (A dY A^T)[co][p] * (B^T d B)[ci][p]
-  // (dY: the output gradient's 2x2 tile). The sum over samples runs through the
+  // (dY: the output gradient's M x M tile). The sum over samples runs through the
   // multiply-adds: each sample's transformed input is held as registers over input
-  // channels, each multiplied by one output channel's scalar, so that Z is 16 x Cout
-  // registers per register of input channels, not 16 x Cout x Cin. The input map is
-  // transposed to that layout once, four rows at a time (`scratch`: transposed_rows
-  // packs): about 5 transposes a tile, where transposing each tile's transform would take 16.
+  // channels, each multiplied by one output channel's scalar, so that Z is n^2 x Cout
+  // registers per register of input channels, not n^2 x Cout x Cin. The input map is
+  // transposed to that layout once, n rows at a time (`scratch`: transposed_rows
+  // packs): each input row once, where transposing each tile's transform would take n^2.
   template <class V>
-  static constexpr bool weight_gradient_fits = M == 2 && Pad == 0 && lanes_of<V> > 1 && Cin % lanes_of<V> == 0;
-  static constexpr std::size_t transposed_rows = 4 * Win * Cin;
+  static constexpr bool weight_gradient_fits = Pad == 0 && lanes_of<V> > 1 && Cin % lanes_of<V> == 0;
+  static constexpr std::size_t transposed_rows = n * Win * Cin;
 
   template <class V, class T>
   static void weight_gradient(const V* in, const V* d_out, T* dw, V* scratch) {
@@ -81,27 +81,27 @@ struct winograd_3x3 {
     V z[points][Cout][C] = {};
     std::size_t transposed = 0;  // input rows transposed so far
     for (std::size_t ty = 0; ty < tile_rows; ++ty) {
-      for (; transposed < std::min(2 * ty + 4, Hin); ++transposed) transpose_row(in, transposed, scratch);
+      for (; transposed < std::min(M * ty + n, Hin); ++transposed) transpose_row(in, transposed, scratch);
       for (std::size_t tx = 0; tx < tile_columns; ++tx) {
-        // Tiles past the output's odd end read zeros for the input and output they lack.
-        if (2 * ty + 2 <= hout && 2 * tx + 2 <= wout) weight_tile<false>(scratch, d_out, z, ty, tx);
+        // Tiles past the output's end read zeros for the input and output they lack.
+        if (M * ty + M <= hout && M * tx + M <= wout) weight_tile<false>(scratch, d_out, z, ty, tx);
         else weight_tile<true>(scratch, d_out, z, ty, tx);
       }
     }
     for (std::size_t co = 0; co < Cout; ++co)
       for (std::size_t ci = 0; ci < Cin; ++ci) {
-        T g[4][4];  // G^T Z
-        for (std::size_t x = 0; x < 4; ++x) {
-          const auto at = [&](std::size_t y) { return z[y * 4 + x][co][ci / L][ci % L]; };
-          g[0][x] = at(0) + T(0.5) * (at(1) + at(2));
-          g[1][x] = T(0.5) * (at(1) - at(2));
-          g[2][x] = T(0.5) * (at(1) + at(2)) + at(3);
+        T g[3][n];  // G^T Z, down the columns
+        for (std::size_t x = 0; x < n; ++x) {
+          T column[n], o[3];
+          for (std::size_t y = 0; y < n; ++y) column[y] = z[y * n + x][co][ci / L][ci % L];
+          F::kernel_gradient_step(column, o);
+          for (std::size_t k = 0; k < 3; ++k) g[k][x] = o[k];
         }
         T* d = dw + (co * Cin + ci) * 9;
         for (std::size_t y = 0; y < 3; ++y) {
-          d[y * 3 + 0] += g[y][0] + T(0.5) * (g[y][1] + g[y][2]);
-          d[y * 3 + 1] += T(0.5) * (g[y][1] - g[y][2]);
-          d[y * 3 + 2] += T(0.5) * (g[y][1] + g[y][2]) + g[y][3];
+          T o[3];
+          F::kernel_gradient_step(g[y], o);
+          for (std::size_t x = 0; x < 3; ++x) d[y * 3 + x] += o[x];
         }
       }
   }
@@ -109,33 +109,36 @@ struct winograd_3x3 {
   // One output tile's share of Z.
   template <bool Edge, class V, std::size_t C>
   [[gnu::noinline]] static void weight_tile(const V* rows, const V* d_out, V (&z)[points][Cout][C], std::size_t ty, std::size_t tx) {
-    using T = scalar_of<V>;
     constexpr std::size_t L = lanes_of<V>;
-    V dm[points][Cout];  // A dY A^T, A^T = [1 1 1 0; 0 1 -1 -1]: lanes are samples
+    V dm[points][Cout];  // A dY A^T: lanes are samples
     for (std::size_t co = 0; co < Cout; ++co) {
       const auto dy = [&](std::size_t y, std::size_t x) {
-        return !Edge || (2 * ty + y < hout && 2 * tx + x < wout) ? d_out[(co * hout + 2 * ty + y) * wout + 2 * tx + x] : V{};
+        return !Edge || (M * ty + y < hout && M * tx + x < wout) ? d_out[(co * hout + M * ty + y) * wout + M * tx + x] : V{};
       };
-      const V r[4][2] = {{dy(0, 0), dy(0, 1)}, {dy(0, 0) + dy(1, 0), dy(0, 1) + dy(1, 1)},
-                         {dy(0, 0) - dy(1, 0), dy(0, 1) - dy(1, 1)}, {-dy(1, 0), -dy(1, 1)}};
-      for (std::size_t y = 0; y < 4; ++y) {
-        dm[y * 4 + 0][co] = r[y][0];
-        dm[y * 4 + 1][co] = r[y][0] + r[y][1];
-        dm[y * 4 + 2][co] = r[y][0] - r[y][1];
-        dm[y * 4 + 3][co] = -r[y][1];
+      V r[n][M];  // A dY, down the columns
+      for (std::size_t x = 0; x < M; ++x) {
+        V column[M], o[n];
+        for (std::size_t y = 0; y < M; ++y) column[y] = dy(y, x);
+        F::output_gradient_step(column, o);
+        for (std::size_t y = 0; y < n; ++y) r[y][x] = o[y];
+      }
+      for (std::size_t y = 0; y < n; ++y) {
+        V o[n];
+        F::output_gradient_step(r[y], o);
+        for (std::size_t x = 0; x < n; ++x) dm[y * n + x][co] = o[x];
       }
     }
     V d[L][points][C];  // B^T d B of each sample: registers over input channels
-    const V* row[4];    // the tile's input rows, their first column
-    for (std::size_t y = 0; y < 4; ++y) row[y] = rows + (((2 * ty + y) % 4) * Win + 2 * tx) * L * C;
+    const V* row[n];    // the tile's input rows, their first column
+    for (std::size_t y = 0; y < n; ++y) row[y] = rows + (((M * ty + y) % n) * Win + M * tx) * L * C;
     for (std::size_t lane = 0; lane < L; ++lane)
       for (std::size_t c = 0; c < C; ++c) {
-        V t[4][4];
-#pragma GCC unroll 4
-        for (std::size_t y = 0; y < 4; ++y)
-#pragma GCC unroll 4
-          for (std::size_t x = 0; x < 4; ++x)
-            t[y][x] = !Edge || (2 * ty + y < Hin && 2 * tx + x < Win) ? row[y][(x * L + lane) * C + c] : V{};
+        V t[n][n];
+#pragma GCC unroll 8
+        for (std::size_t y = 0; y < n; ++y)
+#pragma GCC unroll 8
+          for (std::size_t x = 0; x < n; ++x)
+            t[y][x] = !Edge || (M * ty + y < Hin && M * tx + x < Win) ? row[y][(x * L + lane) * C + c] : V{};
         V e[points];
         input_transform<F>(t, e);
         for (std::size_t p = 0; p < points; ++p) d[lane][p][c] = e[p];
@@ -165,7 +168,7 @@ struct winograd_3x3 {
     for (std::size_t q = 0; q < Q; ++q) z[p][co + q][c] = acc[q];
   }
 
-  // Input row r, [ci][x] packs of samples, into slot r % 4 of `rows` as [x][sample]
+  // Input row r, [ci][x] packs of samples, into slot r % n of `rows` as [x][sample]
   // registers of input channels: L x L transposes, log2(L) rounds of shuffles.
   template <class V>
   static void transpose_row(const V* in, std::size_t r, V* rows) {
@@ -175,7 +178,7 @@ struct winograd_3x3 {
         V m[L];
         for (std::size_t i = 0; i < L; ++i) m[i] = in[((c * L + i) * Hin + r) * Win + x];
         transpose<1>(m);
-        for (std::size_t lane = 0; lane < L; ++lane) rows[(((r % 4) * Win + x) * L + lane) * C + c] = m[lane];
+        for (std::size_t lane = 0; lane < L; ++lane) rows[(((r % n) * Win + x) * L + lane) * C + c] = m[lane];
       }
   }
 

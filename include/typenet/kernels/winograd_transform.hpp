@@ -56,6 +56,20 @@ struct winograd_transform<2> {
     o[0] = a[0] + a[1] + a[2];
     o[1] = a[1] - a[2] - a[3];
   }
+  // The weight gradient's: A (an output gradient tile's step) and G^T (Z's).
+  template <class X>
+  [[gnu::always_inline]] static inline void output_gradient_step(const X (&a)[m], X (&o)[n]) {
+    o[0] = a[0];
+    o[1] = a[0] + a[1];
+    o[2] = a[0] - a[1];
+    o[3] = -a[1];
+  }
+  template <class T>
+  static void kernel_gradient_step(const T (&z)[n], T (&o)[3]) {
+    o[0] = z[0] + T(0.5) * (z[1] + z[2]);
+    o[1] = T(0.5) * (z[1] - z[2]);
+    o[2] = T(0.5) * (z[1] + z[2]) + z[3];
+  }
 };
 
 template <>
@@ -93,6 +107,24 @@ struct winograd_transform<4> {
     o[1] = difference12 + two * difference34;
     o[2] = sum12 + four * sum34;
     o[3] = difference12 + eight * difference34 + a[5];
+  }
+  // The weight gradient's: A (A^T above, transposed) and G^T.
+  template <class X>
+  [[gnu::always_inline]] static inline void output_gradient_step(const X (&a)[m], X (&o)[n]) {
+    constexpr auto two = scalar_constant<X>(2), four = scalar_constant<X>(4), eight = scalar_constant<X>(8);
+    const X even = a[0] + a[2], odd = a[1] + a[3], even_scaled = a[0] + four * a[2], odd_scaled = two * a[1] + eight * a[3];
+    o[0] = a[0];
+    o[1] = even + odd;
+    o[2] = even - odd;
+    o[3] = even_scaled + odd_scaled;
+    o[4] = even_scaled - odd_scaled;
+    o[5] = a[3];
+  }
+  template <class T>
+  static void kernel_gradient_step(const T (&z)[n], T (&o)[3]) {
+    o[0] = z[0] / T(4) - (z[1] + z[2]) / T(6) + (z[3] + z[4]) / T(24);
+    o[1] = (z[2] - z[1]) / T(6) + (z[3] - z[4]) / T(12);
+    o[2] = (z[3] + z[4] - z[1] - z[2]) / T(6) + z[5];
   }
 };
 

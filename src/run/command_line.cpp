@@ -71,7 +71,7 @@ bool parse_command_line(int argc, char** argv, recipe& r, run_options& o, int& e
   app.add_flag("--resume", o.resume, "continue from <checkpoint-dir>/last.safetensors");
   app.add_option("--stop-after", o.stop_after, "stop after this epoch (continue later with --resume)")
       ->check(count_from(0, 100'000));
-  app.add_option("--log", o.log, "CSV of per-epoch metrics (default <checkpoint-dir>/log.csv)");
+  app.add_option("--log", o.log, "CSV of per-epoch metrics (default <checkpoint-dir>/log.csv; an earlier run's goes aside to <log>.<time>)");
   app.add_option("--train-limit", r.train_limit, "train on the first N training images only (0: all)")
       ->check(count_from(0, any));
   CLI::Option* const init_from =

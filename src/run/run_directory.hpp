@@ -51,6 +51,19 @@ public:
 
   const std::filesystem::path& path() const { return path_; }
 
+  // A fresh run's log named outside its directory (--log) that an earlier run wrote:
+  // moved to LOG.<timestamp> as the directory's files are, so that the new log holds
+  // this run's epochs only. (One inside the directory went aside with it.)
+  static void keep_earlier_log_aside(const std::filesystem::path& log) {
+    namespace fs = std::filesystem;
+    std::error_code error;
+    if (!fs::is_regular_file(log, error) || fs::file_size(log, error) == 0 || error) return;
+    const fs::path beside = unused(log.string() + "." + timestamp());
+    fs::rename(log, beside, error);
+    if (error) throw file_error(log, "cannot move the earlier run's log aside to " + beside.string() + ": " + error.message());
+    std::printf("kept the previous run's log in %s\n", beside.c_str());
+  }
+
   // "runs/x/" names runs/x; kept as given, its aside copy would be runs/x/.<timestamp>.
   static std::filesystem::path without_trailing_slash(const std::filesystem::path& dir) {
     std::filesystem::path p = dir.lexically_normal();

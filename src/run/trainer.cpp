@@ -356,6 +356,7 @@ void train(const trainable_network& network, const recipe& r, const run_options&
   const std::filesystem::path last = dir / "last.safetensors", best = dir / "best.safetensors";
   const std::filesystem::path log_path = o.log ? std::filesystem::path(*o.log) : dir / "log.csv";
   std::optional<epoch_log> log;
+  if (group.writer() && !o.resume) run_directory::keep_earlier_log_aside(log_path);
   if (group.writer()) log.emplace(log_path);
   if (o.export_onnx && group.writer()) check_onnx_path(*o.export_onnx);
   const loaded_data data = load_data(net, source, r.train_limit);

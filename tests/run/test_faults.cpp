@@ -443,6 +443,30 @@ BOOST_AUTO_TEST_CASE(a_regular_file_is_not_a_checkpoint_directory) {
     BOOST_TEST(!e.path().filename().string().starts_with("notes.txt."));
 }
 
+BOOST_AUTO_TEST_CASE(a_fresh_run_keeps_an_earlier_runs_log_aside) {
+  // A --log outside the checkpoint directory, from an earlier run: the fresh run used to
+  // append its rows to that run's, one file holding two runs' epochs (which
+  // scripts/frontier --retrain then read as one run).
+  scratch_dir s;
+  const fs::path log = s / "log.csv";
+  BOOST_REQUIRE(run(run_args(s / "first", 1, {"--log", log.string()}), s).exit_code == 0);
+  const std::string first = read_text(log);
+  const outcome again = run(run_args(s / "second", 1, {"--log", log.string()}), s);
+  BOOST_REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  BOOST_TEST(again.out.find("kept the previous run's log in " + log.string() + ".") != std::string::npos, again.out);
+  const std::string second = read_text(log);
+  BOOST_TEST(std::count(second.begin(), second.end(), '\n') == 2);  // the header and this run's one epoch
+  std::vector<fs::path> kept;
+  for (const auto& e : fs::directory_iterator(s.path))
+    if (e.path().filename().string().starts_with("log.csv.")) kept.push_back(e.path());
+  BOOST_REQUIRE(kept.size() == 1u);
+  BOOST_TEST(read_text(kept[0]) == first);
+  // --resume appends to its own log, as before.
+  const outcome resumed = run(run_args(s / "second", 2, {"--log", log.string(), "--resume"}), s);
+  BOOST_TEST(resumed.exit_code > 0);  // --epochs differs; nothing moved, nothing written
+  BOOST_TEST(read_text(log) == second);
+}
+
 BOOST_AUTO_TEST_CASE(a_directory_as_the_log_is_refused) {
   scratch_dir s;
   fs::create_directories(s / "logdir");

@@ -55,9 +55,9 @@ void embed(const V* in, V* out) {
   }
 }
 
-// What a pass's outputs must agree with: evaluation's, with one sample's kernel, bit
-// for bit (a sample's output does not depend on its batch); training's (a forward
-// pass in training mode, an input gradient) with nothing but the exact sums' rounding.
+// What a pass's outputs must reproduce: evaluation's, one sample's kernel's bit for
+// bit (a sample's output does not depend on its batch); training's (a forward pass
+// in training mode, an input gradient), only the exact sums, to float rounding.
 enum class correlation_pass { evaluation, training };
 
 // The input is Hin x Win, read as if bordered by Pad zeros: the border is never

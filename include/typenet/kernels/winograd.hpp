@@ -6,9 +6,9 @@
 // transformed back. The transforms are elementwise over a pack's samples.
 // The arithmetic is fixed, so results stay bit-identical for any thread count.
 //
-// A block of samples runs F(2x2) or F(4x4); one sample's kernel and the weight
-// gradient are written for F(2x2), which evaluation uses so that one sample and a
-// block agree bit for bit (correlate.hpp chooses).
+// A block of samples runs F(2x2) or F(4x4), forward and weight gradient; one
+// sample's kernel is written for F(2x2), which evaluation therefore uses, so that
+// one sample and a block agree bit for bit (correlate.hpp chooses).
 #include <algorithm>
 #include <cstddef>
 #include <cstring>

@@ -34,17 +34,19 @@ struct pool : layer_defaults<In> {
   static constexpr std::size_t kernel = KH, stride = KH;
   static constexpr bool backward_reads_output = std::is_same_v<Op, maximum>;
 
-  // at[0], at[Step], at[2 Step], ... as a pack X: one load of them all and a
-  // shuffle where that is a whole vector.
+  // at[0], at[Step], at[2 Step], ... as a pack X: two loads of them all, at most a
+  // register each, and a shuffle of the two. (One load of both registers would be a
+  // value wider than a register, which GCC warns of on AVX2: -Wpsabi.)
   template <class X, std::size_t Step, class T>
   static X strided(const T* at) {
     constexpr std::size_t n = lanes_of<X>;
     if constexpr (n == 1 || Step == 1) {
       return load_as<X>(at);
     } else if constexpr (std::has_single_bit(n * Step) && n * Step * sizeof(T) <= 2 * vector_bytes) {
-      const auto all = load_as<pack<T, n * Step>>(at);
+      constexpr std::size_t half = n * Step / 2;
+      const auto low = load_as<pack<T, half>>(at), high = load_as<pack<T, half>>(at + half);
       return [&]<std::size_t... L>(std::index_sequence<L...>) {
-        return __builtin_shufflevector(all, all, (L * Step)...);
+        return __builtin_shufflevector(low, high, (L * Step)...);
       }(std::make_index_sequence<n>{});
     } else {
       X x;

@@ -90,19 +90,10 @@ struct winograd_3x3 {
     }
     for (std::size_t co = 0; co < Cout; ++co)
       for (std::size_t ci = 0; ci < Cin; ++ci) {
-        T g[3][n];  // G^T Z, down the columns
-        for (std::size_t x = 0; x < n; ++x) {
-          T column[n], o[3];
-          for (std::size_t y = 0; y < n; ++y) column[y] = z[y * n + x][co][ci / L][ci % L];
-          F::kernel_gradient_step(column, o);
-          for (std::size_t k = 0; k < 3; ++k) g[k][x] = o[k];
-        }
         T* d = dw + (co * Cin + ci) * 9;
-        for (std::size_t y = 0; y < 3; ++y) {
-          T o[3];
-          F::kernel_gradient_step(g[y], o);
-          for (std::size_t x = 0; x < 3; ++x) d[y * 3 + x] += o[x];
-        }
+        separably<n, 3>([](const auto& a, auto& o) { F::kernel_gradient_step(a, o); },
+                        [&](std::size_t y, std::size_t x) -> T { return z[y * n + x][co][ci / L][ci % L]; },
+                        [&](std::size_t y, std::size_t x, T v) { d[y * 3 + x] += v; });
       }
   }
 
@@ -115,18 +106,8 @@ struct winograd_3x3 {
       const auto dy = [&](std::size_t y, std::size_t x) {
         return !Edge || (M * ty + y < hout && M * tx + x < wout) ? d_out[(co * hout + M * ty + y) * wout + M * tx + x] : V{};
       };
-      V r[n][M];  // A dY, down the columns
-      for (std::size_t x = 0; x < M; ++x) {
-        V column[M], o[n];
-        for (std::size_t y = 0; y < M; ++y) column[y] = dy(y, x);
-        F::output_gradient_step(column, o);
-        for (std::size_t y = 0; y < n; ++y) r[y][x] = o[y];
-      }
-      for (std::size_t y = 0; y < n; ++y) {
-        V o[n];
-        F::output_gradient_step(r[y], o);
-        for (std::size_t x = 0; x < n; ++x) dm[y * n + x][co] = o[x];
-      }
+      separably<M, n>([](const auto& a, auto& o) { F::output_gradient_step(a, o); }, dy,
+                      [&](std::size_t y, std::size_t x, const V& v) { dm[y * n + x][co] = v; });
     }
     V d[L][points][C];  // B^T d B of each sample: registers over input channels
     const V* row[n];    // the tile's input rows, their first column

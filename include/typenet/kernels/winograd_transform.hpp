@@ -128,59 +128,48 @@ struct winograd_transform<4> {
   }
 };
 
-// The 2-D transforms, for any of the above.
+// A 1-D step from I values to O applied in 2-D: down the columns of the I x I
+// array that at(y, x) reads, then along the rows of the result, whose O x O values
+// go to put(y, x, value). Every transform below, and the weight gradient's, is one.
+template <std::size_t I, std::size_t O, class Step, class At, class Put>
+[[gnu::always_inline]] inline void separably(const Step& step, const At& at, const Put& put) {
+  using X = std::remove_cvref_t<decltype(at(0, 0))>;
+  X c[O][I];  // the step down the columns
+#pragma GCC unroll 8
+  for (std::size_t x = 0; x < I; ++x) {
+    X column[I], o[O];
+#pragma GCC unroll 8
+    for (std::size_t y = 0; y < I; ++y) column[y] = at(y, x);
+    step(column, o);
+#pragma GCC unroll 8
+    for (std::size_t y = 0; y < O; ++y) c[y][x] = o[y];
+  }
+#pragma GCC unroll 8
+  for (std::size_t y = 0; y < O; ++y) {
+    X o[O];
+    step(c[y], o);
+#pragma GCC unroll 8
+    for (std::size_t x = 0; x < O; ++x) put(y, x, o[x]);
+  }
+}
+
+// B^T t B, A^T p A and G g G^T (g a 3x3 kernel, row-major; point p at u[p * stride]).
 template <class F, class X>
 [[gnu::always_inline]] inline void input_transform(const X (&t)[F::n][F::n], X (&d)[F::n * F::n]) {
-  X c[F::n][F::n];  // B^T t
-#pragma GCC unroll 8
-  for (std::size_t x = 0; x < F::n; ++x) {
-    X column[F::n], o[F::n];
-#pragma GCC unroll 8
-    for (std::size_t y = 0; y < F::n; ++y) column[y] = t[y][x];
-    F::input_step(column, o);
-#pragma GCC unroll 8
-    for (std::size_t y = 0; y < F::n; ++y) c[y][x] = o[y];
-  }
-#pragma GCC unroll 8
-  for (std::size_t y = 0; y < F::n; ++y) {
-    X o[F::n];
-    F::input_step(c[y], o);
-#pragma GCC unroll 8
-    for (std::size_t x = 0; x < F::n; ++x) d[y * F::n + x] = o[x];
-  }
+  separably<F::n, F::n>([](const auto& a, auto& o) { F::input_step(a, o); }, [&](std::size_t y, std::size_t x) { return t[y][x]; },
+                        [&](std::size_t y, std::size_t x, const X& v) { d[y * F::n + x] = v; });
 }
 
 template <class F, class X>
 [[gnu::always_inline]] inline void output_transform(const X (&p)[F::n * F::n], X (&s)[F::m][F::m]) {
-  X r[F::m][F::n];  // A^T p
-#pragma GCC unroll 8
-  for (std::size_t x = 0; x < F::n; ++x) {
-    X column[F::n], o[F::m];
-#pragma GCC unroll 8
-    for (std::size_t y = 0; y < F::n; ++y) column[y] = p[y * F::n + x];
-    F::output_step(column, o);
-#pragma GCC unroll 8
-    for (std::size_t y = 0; y < F::m; ++y) r[y][x] = o[y];
-  }
-#pragma GCC unroll 8
-  for (std::size_t y = 0; y < F::m; ++y) F::output_step(r[y], s[y]);
+  separably<F::n, F::m>([](const auto& a, auto& o) { F::output_step(a, o); }, [&](std::size_t y, std::size_t x) { return p[y * F::n + x]; },
+                        [&](std::size_t y, std::size_t x, const X& v) { s[y][x] = v; });
 }
 
-// G g G^T of one 3x3 kernel g (row-major), point p at u[p * stride].
 template <class F, class T>
 void kernel_transform(const T* g, T* u, std::size_t stride) {
-  T gg[F::n][3];  // G g
-  for (std::size_t x = 0; x < 3; ++x) {
-    const T column[3] = {g[x], g[3 + x], g[6 + x]};
-    T o[F::n];
-    F::kernel_step(column, o);
-    for (std::size_t y = 0; y < F::n; ++y) gg[y][x] = o[y];
-  }
-  for (std::size_t y = 0; y < F::n; ++y) {
-    T o[F::n];
-    F::kernel_step(gg[y], o);
-    for (std::size_t x = 0; x < F::n; ++x) u[(y * F::n + x) * stride] = o[x];
-  }
+  separably<3, F::n>([](const auto& a, auto& o) { F::kernel_step(a, o); }, [&](std::size_t y, std::size_t x) { return g[y * 3 + x]; },
+                     [&](std::size_t y, std::size_t x, const T& v) { u[(y * F::n + x) * stride] = v; });
 }
 
 }  // namespace typenet::detail

@@ -58,10 +58,8 @@ public:
     namespace fs = std::filesystem;
     std::error_code error;
     if (!fs::is_regular_file(log, error) || fs::file_size(log, error) == 0 || error) return;
-    const fs::path beside = unused(log.string() + "." + timestamp());
-    fs::rename(log, beside, error);
+    const fs::path beside = move_beside(log, timestamp(), "log", error);
     if (error) throw file_error(log, "cannot move the earlier run's log aside to " + beside.string() + ": " + error.message());
-    std::printf("kept the previous run's log in %s\n", beside.c_str());
   }
 
   // "runs/x/" names runs/x; kept as given, its aside copy would be runs/x/.<timestamp>.
@@ -100,12 +98,10 @@ private:
     namespace fs = std::filesystem;
     const std::string time = timestamp();
     std::error_code error;
-    const fs::path beside = unused(path_.string() + "." + time);
-    fs::rename(path_, beside, error);
+    move_beside(path_, time, "files", error);
     if (!error) {
       ::close(lock_);  // it locked the directory now moved aside
       lock_ = -1;
-      std::printf("kept the previous run's files in %s\n", beside.c_str());
       return;
     }
     const fs::path inside = unused((path_ / kept_prefix).string() + time);
@@ -119,6 +115,16 @@ private:
              error.message());
     }
     std::printf("kept the previous run's files in %s\n", inside.c_str());
+  }
+
+  // `from` renamed to FROM.<time> (or FROM.<time>-2, ... where that is taken), and
+  // said; the name it was to take, whether or not the rename failed (`error`).
+  static std::filesystem::path move_beside(const std::filesystem::path& from, const std::string& time, const char* what,
+                                           std::error_code& error) {
+    const std::filesystem::path beside = unused(from.string() + "." + time);
+    std::filesystem::rename(from, beside, error);
+    if (!error) std::printf("kept the previous run's %s in %s\n", what, beside.c_str());
+    return beside;
   }
 
   static std::filesystem::path unused(const std::string& name) {

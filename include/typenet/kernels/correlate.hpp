@@ -75,8 +75,8 @@ struct correlation {
   // Training's passes over a block take F(4x4) where its whole tiles need at most 70%
   // of F(2x2)'s multiplies (a 24 x 24 output: 56%; 10 x 10: 81%, not taken): such
   // tiles ran 1.2 to 1.4x faster at 16 channels. Evaluation keeps F(2x2), one sample's.
-  static constexpr bool trains_by_winograd_4x4 = by_winograd && 10 * 36 * ((hout + 3) / 4) * ((wout + 3) / 4) <=
-                                                                    7 * 16 * ((hout + 1) / 2) * ((wout + 1) / 2);
+  static constexpr std::size_t tiles_2x2 = ((hout + 1) / 2) * ((wout + 1) / 2), tiles_4x4 = ((hout + 3) / 4) * ((wout + 3) / 4);
+  static constexpr bool trains_by_winograd_4x4 = by_winograd && 10 * 36 * tiles_4x4 <= 7 * 16 * tiles_2x2;
   // Named only, instantiated where used; one sample's input is stored bordered.
   using winograd = winograd_3x3<2, Cin, Hin, Win, Cout, Pad>;
   using training_winograd = winograd_3x3<4, Cin, Hin, Win, Cout, Pad>;
@@ -85,7 +85,7 @@ struct correlation {
   // 1.35x F(2x2)'s speed on 24 x 24 outputs (36 tiles), 0.92x on 8 x 8 (4 tiles), where
   // Z's final transform, n^2 Cout Cin scalars a block, weighs more than its tiles.
   using weight_gradient_winograd =
-      std::conditional_t<trains_by_winograd_4x4 && ((hout + 3) / 4) * ((wout + 3) / 4) >= 16, training_winograd, winograd>;
+      std::conditional_t<trains_by_winograd_4x4 && tiles_4x4 >= 16, training_winograd, winograd>;
   // Weights as forward() takes them: prepare()'s for Winograd's transforms (F(2x2)'s,
   // then F(4x4)'s where training takes it); else as they are.
   static constexpr std::size_t prepared_size = [] {
@@ -233,7 +233,7 @@ struct correlation {
         T* plane_out = scalars_in<T>(out) + (co + q) * hout * wout;
         for (std::size_t y = 0; y < hout; ++y) std::memcpy(plane_out + y * wout, wide + q * plane + y * wp, wout * sizeof(T));
         // The whole plane at once: no row ends.
-        apply_epilogue(scalars_in<T>(out), epilogue, co + q, (co + q) * hout * wout, (co + q + 1) * hout * wout);
+        apply_epilogue(scalars_in<T>(out), epilogue, co + q, hout * wout);
       }
     }
 

@@ -18,14 +18,15 @@ struct no_epilogue {};
 
 namespace detail {
 
-// Scalars [begin, end) of one sample's output, of channel `channel`, through the
-// epilogue in place, a register at a time: for the kernels that vectorise over a
-// sample's pixels and store a plane before its epilogue runs.
+// The plane of channel `channel` of one sample's output (`plane` scalars a channel)
+// through the epilogue in place, a register at a time: for the kernels that
+// vectorise over a sample's pixels and store a plane before its epilogue runs.
 template <class T, class Epilogue>
-void apply_epilogue(T* out, const Epilogue& epilogue, std::size_t channel, std::size_t begin, std::size_t end) {
+void apply_epilogue(T* out, const Epilogue& epilogue, std::size_t channel, std::size_t plane) {
   if constexpr (!std::is_same_v<Epilogue, no_epilogue>) {
     const auto f = epilogue(channel);
-    each_register<T>(begin, end, [&]<class X>(std::size_t i) { store_as(out + i, f(i, load_as<X>(out + i))); });
+    each_register<T>(channel * plane, (channel + 1) * plane,
+                     [&]<class X>(std::size_t i) { store_as(out + i, f(i, load_as<X>(out + i))); });
   }
 }
 

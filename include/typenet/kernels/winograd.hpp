@@ -234,7 +234,7 @@ struct winograd_3x3 {
         transform_outputs(scratch_, registers);
         for (std::size_t co = 0; co < Cout; ++co) store_outputs(scratch_, out + co * hout * wout, co, ty0, rows);
       }
-      for (std::size_t co = 0; co < Cout; ++co) apply_epilogue(out, epilogue, co, co * hout * wout, (co + 1) * hout * wout);
+      for (std::size_t co = 0; co < Cout; ++co) apply_epilogue(out, epilogue, co, hout * wout);
     }
 
    private:

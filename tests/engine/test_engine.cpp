@@ -216,6 +216,29 @@ BOOST_AUTO_TEST_CASE(a_large_map_in_bands_gives_one_sample_what_a_block_gives) {
   BOOST_TEST(expected[0] != expected[5]);
 }
 
+// Where one sample's conv is large (8.6M multiply-adds here, a 5x5 kernel: not
+// Winograd's) and threads are free, its channel groups run as parallel tasks
+// (correlate.hpp, one_sample): each output's arithmetic is the same, so the bits are.
+BOOST_AUTO_TEST_CASE(one_samples_conv_split_across_threads_gives_what_a_block_gives) {
+  using net = network<input<3, 64, 64>, conv<32, 5>, typenet::relu, global_avg_pool, dense<4>>;
+  model<net> blocks(3);
+  single_sample_model<net> one(3);
+  blocks.initialize(9), one.initialize(9);
+  random_sequence rng(10);
+  std::vector<float> x(3 * net::input_size);
+  for (float& v : x) v = static_cast<float>(rng.uniform(-1, 1));
+  const auto by_blocks = blocks.forward(x, 3, mode::eval);
+  const std::vector<float> expected(by_blocks.begin(), by_blocks.end());
+  tbb::task_arena four(4);  // fewer blocks than threads on any machine: the split runs
+  std::vector<float> got;
+  four.execute([&] {
+    const auto y = one.forward(x, 3, mode::eval);
+    got.assign(y.begin(), y.end());
+  });
+  BOOST_TEST(got == expected, tt::per_element());
+  BOOST_TEST(expected[0] != expected[4]);
+}
+
 BOOST_AUTO_TEST_CASE(training_is_bit_identical_whatever_the_thread_count) {
   using net = examples::ref11k;
   random_sequence rng(11);

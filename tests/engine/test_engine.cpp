@@ -191,14 +191,16 @@ BOOST_AUTO_TEST_CASE(a_sample_gets_the_same_output_in_any_batch) {
 
 // One sample's Winograd kernel runs a map of more than about 256 tiles in bands of
 // whole tile rows (kernels/winograd.hpp), the last band shorter; ref11k's maps are
-// one band each. Two 3x3 convs of 8 channels on 40 x 40: 400 tiles (bands of 12
-// and 8 tile rows, the input bordered by the padding) and 361 (13 and 6), whose
-// bands end mid-register. A sample's outputs must still be a block's, bit for bit.
+// one band each, of even sizes. Two 3x3 convs of 8 channels on 41 x 41: 441 tiles
+// (bands of 12 and 9 tile rows, the input bordered by the padding) and 400 (12 and
+// 8), rows wider than a register of tiles, the last tile of each row and column
+// half past the map, bands that end mid-register. A sample's outputs must still be
+// a block's, bit for bit.
 BOOST_AUTO_TEST_CASE(a_large_map_in_bands_gives_one_sample_what_a_block_gives) {
-  using net = network<input<8, 40, 40>, conv<8, 3, 1, 1>, batch_norm, typenet::relu, conv<12, 3>, typenet::relu,
+  using net = network<input<8, 41, 41>, conv<8, 3, 1, 1>, batch_norm, typenet::relu, conv<12, 3>, typenet::relu,
                       global_avg_pool, dense<5>>;
-  static_assert(detail::correlation<8, 40, 40, 8, 3, 1, 1>::by_winograd);
-  static_assert(detail::correlation<8, 40, 40, 12, 3, 1>::by_winograd);
+  static_assert(detail::correlation<8, 41, 41, 8, 3, 1, 1>::by_winograd);
+  static_assert(detail::correlation<8, 41, 41, 12, 3, 1>::by_winograd);
   model<net> blocks(5);
   single_sample_model<net> one(5);
   blocks.initialize(6), one.initialize(6);

@@ -74,32 +74,43 @@ struct correlation {
   static constexpr std::size_t wout = (wp - K) / S + 1;
   // Training's passes over a block take F(4x4) where its whole tiles need at most 70%
   // of F(2x2)'s multiplies (a 24 x 24 output: 56%; 10 x 10: 81%, not taken): such
-  // tiles ran 1.2 to 1.4x faster at 16 channels. Evaluation keeps F(2x2), one sample's.
+  // tiles ran 1.2 to 1.4x faster at 16 channels.
   static constexpr std::size_t tiles_2x2 = ((hout + 1) / 2) * ((wout + 1) / 2), tiles_4x4 = ((hout + 3) / 4) * ((wout + 3) / 4);
   static constexpr bool trains_by_winograd_4x4 = by_winograd && 10 * 36 * tiles_4x4 <= 7 * 16 * tiles_2x2;
+  // One sample's Winograd kernel runs any F(m x m) where the output channels fill whole
+  // registers (of floats, so of doubles too: one_sample_by_channels), else F(2x2) only
+  // (one_sample). Evaluation takes the transform one sample's kernel does, so that a
+  // sample's outputs are the same bits in any batch: F(4x4) where training does and one
+  // sample can.
+  static constexpr bool channels_fill_registers = Cout % (vector_bytes / sizeof(float)) == 0;
+  static constexpr bool evaluates_by_winograd_4x4 = trains_by_winograd_4x4 && channels_fill_registers;
   // Named only, instantiated where used; one sample's input is stored bordered.
   using winograd = winograd_3x3<2, Cin, Hin, Win, Cout, Pad>;
-  using training_winograd = winograd_3x3<4, Cin, Hin, Win, Cout, Pad>;
-  using one_sample_winograd = winograd_3x3<2, Cin, hp, wp, Cout, 0>;
+  using winograd_4x4 = winograd_3x3<4, Cin, Hin, Win, Cout, Pad>;
+  using one_sample_winograd = winograd_3x3<evaluates_by_winograd_4x4 ? 4 : 2, Cin, hp, wp, Cout, 0>;
+  template <class T>
+  using one_sample_winograd_kernel =
+      std::conditional_t<channels_fill_registers, typename one_sample_winograd::template one_sample_by_channels<T>,
+                         typename one_sample_winograd::template one_sample<T>>;
   // The weight gradient takes F(4x4) where training does and the map has 16 tiles or more:
   // 1.35x F(2x2)'s speed on 24 x 24 outputs (36 tiles), 0.92x on 8 x 8 (4 tiles), where
   // Z's final transform, n^2 Cout Cin scalars a block, weighs more than its tiles.
   using weight_gradient_winograd =
-      std::conditional_t<trains_by_winograd_4x4 && tiles_4x4 >= 16, training_winograd, winograd>;
+      std::conditional_t<trains_by_winograd_4x4 && tiles_4x4 >= 16, winograd_4x4, winograd>;
   // Weights as forward() takes them: prepare()'s for Winograd's transforms (F(2x2)'s,
   // then F(4x4)'s where training takes it); else as they are.
   static constexpr std::size_t prepared_size = [] {
-    if constexpr (trains_by_winograd_4x4) return winograd::prepared_size + training_winograd::prepared_size;
+    if constexpr (trains_by_winograd_4x4) return winograd::prepared_size + winograd_4x4::prepared_size;
     else if constexpr (by_winograd) return winograd::prepared_size;
     else return std::size_t{0};
   }();
   template <class T>
   static void prepare(const T* w, T* prepared) {
     if constexpr (by_winograd) winograd::prepare(w, prepared);
-    if constexpr (trains_by_winograd_4x4) training_winograd::prepare(w, prepared + winograd::prepared_size);
+    if constexpr (trains_by_winograd_4x4) winograd_4x4::prepare(w, prepared + winograd::prepared_size);
   }
   // What forward() needs of `scratch` for one sample (a block of more needs none): a
-  // bordered copy of the input, then Winograd's band or the output's wide planes (one_sample, below),
+  // bordered copy of the input, then the Winograd kernel's or the output's wide planes (one_sample, below),
   // in scalars of any type: a plane rounded up to whole registers of floats, the most scalars a register holds.
   static constexpr std::size_t one_sample_scratch = [] {
     if constexpr (S != 1) return std::size_t{0};
@@ -107,8 +118,7 @@ struct correlation {
       constexpr std::size_t bordered = Pad > 0 ? Cin * hp * wp : 0;
       constexpr std::size_t float_lanes = vector_bytes / sizeof(float);
       if constexpr (by_winograd)
-        return bordered + std::max(one_sample_winograd::template one_sample<float>::scratch,
-                                   one_sample_winograd::template one_sample<double>::scratch);
+        return bordered + std::max(one_sample_winograd_kernel<float>::scratch, one_sample_winograd_kernel<double>::scratch);
       else return bordered + Cout * ((hout * wp + float_lanes - 1) / float_lanes * float_lanes);
     }
   }();
@@ -128,11 +138,12 @@ struct correlation {
         scratch += Cin * hp * wp;
       }
       if constexpr (by_winograd)
-        one_sample_winograd::template one_sample<T>::forward(scalars_in<T>(in), w, scalars_in<T>(out), scalars_in<T>(scratch), epilogue);
+        one_sample_winograd_kernel<T>::forward(scalars_in<T>(in), w + (evaluates_by_winograd_4x4 ? winograd::prepared_size : 0),
+                                               scalars_in<T>(out), scalars_in<T>(scratch), epilogue);
       else
         one_sample<T>::forward(scalars_in<T>(in), w, out, scalars_in<T>(scratch), split_channels, epilogue);
-    } else if constexpr (Pass == correlation_pass::training && trains_by_winograd_4x4) {
-      training_winograd::forward(in, w + winograd::prepared_size, out, split_channels, per_channel(epilogue));
+    } else if constexpr ((Pass == correlation_pass::training && trains_by_winograd_4x4) || evaluates_by_winograd_4x4) {
+      winograd_4x4::forward(in, w + winograd::prepared_size, out, split_channels, per_channel(epilogue));
     } else if constexpr (by_winograd) {
       winograd::forward(in, w, out, split_channels, per_channel(epilogue));
     } else {

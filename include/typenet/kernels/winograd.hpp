@@ -6,11 +6,14 @@
 // transformed back. The transforms are elementwise over a pack's samples.
 // The arithmetic is fixed, so results stay bit-identical for any thread count.
 //
-// A block of samples runs F(2x2) or F(4x4), forward and weight gradient; one
-// sample's kernel is written for F(2x2), which evaluation therefore uses, so that
-// one sample and a block agree bit for bit (correlate.hpp chooses).
+// A block of samples runs F(2x2) or F(4x4), forward and weight gradient. One
+// sample's kernels run any F(m x m) with channels in the registers where the output
+// channels fill them, else F(2x2) with tiles in the registers; evaluation takes the
+// same transform, so that one sample and a block agree bit for bit (correlate.hpp
+// chooses).
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 #include <utility>
@@ -181,7 +184,8 @@ struct winograd_3x3 {
     }
   }
 
-  // One sample: a register holds tiles instead of samples, numbered row by row
+  // One sample, where its output channels do not fill whole registers (else
+  // one_sample_by_channels, below): a register holds tiles instead of samples, numbered row by row
   // across the map (tile t of a band: its tile row times tile_columns plus its
   // column), so that a small map fills its registers too. Each tile gets the
   // operations of a block's tile in the same order, so one sample's outputs are a
@@ -339,6 +343,139 @@ struct winograd_3x3 {
             if (tile_columns <= L) std::memcpy(at, row, wout * sizeof(T));  // one register: a constant length
             else std::memcpy(at, row, std::min(2 * L, wout - 2 * tx) * sizeof(T));
           }
+    }
+  };
+
+  // One sample where its output channels fill whole registers: a register holds
+  // channels instead of tiles, so that no lane idles on a map's last tiles, for any
+  // M. The input's planes are transposed to pixels of channels, and the output's
+  // back. Each output gets a block's operations in the same order, bit for bit. The
+  // input is stored bordered (Pad = 0 here). In ref11k this took the 24 x 24 layer
+  // from 12 to about 7.5 us, by F(4x4), where the kernel over tiles left a quarter
+  // of its lanes idle on 36 tiles and lost more than it saved to its transforms.
+  template <class T>
+  struct one_sample_by_channels {
+    using W = pack<T, vector_bytes / sizeof(T)>;
+    static constexpr std::size_t L = lanes_of<W>;
+    static_assert(Pad == 0 && Cout % L == 0);
+    static constexpr std::size_t pixel = (Cin + L - 1) / L * L;  // an input pixel's scalars, whole registers
+    // The tiles multiplied together, up to half the registers' worth: sums in
+    // registers, enough chains of them to hide the multiply-add's latency. A group
+    // of fewer takes a few points at once instead.
+    static constexpr std::size_t group_limit = vector_registers / 2;
+    using tile_groups = equal_tiling<tile_rows * tile_columns, group_limit>;
+    // Scratch, in scalars from a register's alignment: [input pixels][a group's
+    // transformed inputs][their sums][output pixels].
+    static constexpr std::size_t pixels_at = 0;
+    static constexpr std::size_t inputs_at = pixels_at + Hin * Win * pixel;
+    static constexpr std::size_t sums_at = inputs_at + tile_groups::size * points * pixel;
+    static constexpr std::size_t outputs_at = sums_at + tile_groups::size * points * Cout;
+    static constexpr std::size_t scratch = outputs_at + hout * wout * Cout + L;
+
+    template <class Epilogue>
+    static void forward(const T* in, const T* u, T* out, T* scratch_, const Epilogue& epilogue) {
+      T* s = scratch_ + (L - reinterpret_cast<std::uintptr_t>(scratch_) / sizeof(T) % L) % L;
+      to_pixels(in, s + pixels_at);
+      tile_groups::each([&]<std::size_t Q>(std::size_t first) {
+        for (std::size_t t = 0; t < Q; ++t) transform_input(s, first + t, t);
+        constexpr std::size_t together = 4 * Q <= group_limit ? 4 : 2 * Q <= group_limit ? 2 : 1;
+        static_assert(points % together == 0);
+        for (std::size_t p = 0; p < points; p += together)
+          for (std::size_t co = 0; co < Cout; co += L) products<Q, together>(u, s, p, co);
+        for (std::size_t t = 0; t < Q; ++t) transform_output(s, first + t, t);
+      });
+      for (std::size_t co = 0; co < Cout; co += L) to_planes(s + outputs_at + co, out + co * hout * wout);
+      for (std::size_t co = 0; co < Cout; ++co) apply_epilogue(out, epilogue, co, hout * wout);
+    }
+
+   private:
+    // The input's Cin planes into pixels of `pixel` scalars, L x L at a time; channels past Cin zero.
+    static void to_pixels(const T* in, T* pixels) {
+      constexpr std::size_t P = Hin * Win;
+      for (std::size_t c0 = 0; c0 < pixel; c0 += L) {
+        std::size_t q = 0;
+        for (; q + L <= P; q += L) {
+          W m[L];
+          for (std::size_t i = 0; i < L; ++i) m[i] = c0 + i < Cin ? load_as<W>(in + (c0 + i) * P + q) : W{};
+          transpose<1>(m);
+          for (std::size_t i = 0; i < L; ++i) store_as(pixels + (q + i) * pixel + c0, m[i]);
+        }
+        if constexpr (P % L != 0)
+          for (; q < P; ++q)
+            for (std::size_t i = 0; i < L; ++i) pixels[q * pixel + c0 + i] = c0 + i < Cin ? in[(c0 + i) * P + q] : T{};
+      }
+    }
+
+    // L output channels' pixels (Cout scalars apart) into their planes.
+    static void to_planes(const T* pixels, T* out) {
+      constexpr std::size_t P = hout * wout;
+      std::size_t q = 0;
+      for (; q + L <= P; q += L) {
+        W m[L];
+        for (std::size_t i = 0; i < L; ++i) m[i] = load_as<W>(pixels + (q + i) * Cout);
+        transpose<1>(m);
+        for (std::size_t i = 0; i < L; ++i) store_as(out + i * P + q, m[i]);
+      }
+      if constexpr (P % L != 0)
+        for (; q < P; ++q)
+          for (std::size_t i = 0; i < L; ++i) out[i * P + q] = pixels[q * Cout + i];
+    }
+
+    // B^T d B of a tile, the group's t-th; the rows and columns past the map read zeros.
+    [[gnu::noinline]] static void transform_input(T* s, std::size_t tile, std::size_t t) {
+      const std::size_t ty = tile / tile_columns, tx = tile % tile_columns;
+      for (std::size_t c = 0; c < pixel; c += L) {
+        W d[n][n];
+#pragma GCC unroll 8
+        for (std::size_t y = 0; y < n; ++y)
+#pragma GCC unroll 8
+          for (std::size_t x = 0; x < n; ++x) {
+            const std::size_t r = M * ty + y, col = M * tx + x;
+            d[y][x] = r < Hin && col < Win ? load_as<W>(s + pixels_at + (r * Win + col) * pixel + c) : W{};
+          }
+        W e[points];
+        input_transform<F>(d, e);
+#pragma GCC unroll 36
+        for (std::size_t p = 0; p < points; ++p) store_as(s + inputs_at + (t * points + p) * pixel + c, e[p]);
+      }
+    }
+
+    // Points p to p + P - 1 of Q tiles, for output channels co to co + L - 1: each
+    // transformed input a scalar broadcast against a register of weights.
+    template <std::size_t Q, std::size_t P>
+    [[gnu::noinline]] static void products(const T* u, T* s, std::size_t p, std::size_t co) {
+      const T* w = u + p * Cin * Cout + co;
+      const T* d = s + inputs_at + p * pixel;
+      W acc[P][Q] = {};
+      for (std::size_t ci = 0; ci < Cin; ++ci)
+#pragma GCC unroll 4
+        for (std::size_t j = 0; j < P; ++j) {
+          const W wj = load_as<W>(w + (j * Cin + ci) * Cout);
+#pragma GCC unroll 16
+          for (std::size_t t = 0; t < Q; ++t) acc[j][t] += wj * d[(t * points + j) * pixel + ci];
+        }
+#pragma GCC unroll 4
+      for (std::size_t j = 0; j < P; ++j)
+#pragma GCC unroll 16
+        for (std::size_t t = 0; t < Q; ++t) store_as(s + sums_at + (t * points + p + j) * Cout + co, acc[j][t]);
+    }
+
+    // A^T m A of a tile, the group's t-th, into the output pixels inside the map.
+    [[gnu::noinline]] static void transform_output(T* s, std::size_t tile, std::size_t t) {
+      const std::size_t ty = tile / tile_columns, tx = tile % tile_columns;
+      for (std::size_t co = 0; co < Cout; co += L) {
+        W m[points];
+#pragma GCC unroll 36
+        for (std::size_t p = 0; p < points; ++p) m[p] = load_as<W>(s + sums_at + (t * points + p) * Cout + co);
+        W o[M][M];
+        output_transform<F>(m, o);
+#pragma GCC unroll 4
+        for (std::size_t dy = 0; dy < M; ++dy)
+#pragma GCC unroll 4
+          for (std::size_t dx = 0; dx < M; ++dx)
+            if (M * ty + dy < hout && M * tx + dx < wout)
+              store_as(s + outputs_at + ((M * ty + dy) * wout + M * tx + dx) * Cout + co, o[dy][dx]);
+      }
     }
   };
 

@@ -86,17 +86,20 @@ struct winograd_transform<4> {
     o[5] = g[2];
   }
   // B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
-  // rows 1 to 4 through shared differences.
+  // rows 1 to 4 through shared differences. 5a is written 4a + a, the same rounded value:
+  // GCC fuses a multiply into the add after it, choosing which by the code around, and
+  // a fused 5a rounds once less than a product; its products by powers of 2 are exact,
+  // fused or not, so every kernel's transform gives the same bits (evaluation's must).
   template <class X>
   [[gnu::always_inline]] static inline void input_step(const X (&a)[n], X (&o)[n]) {
-    constexpr auto two = scalar_constant<X>(2), four = scalar_constant<X>(4), five = scalar_constant<X>(5);
+    constexpr auto two = scalar_constant<X>(2), four = scalar_constant<X>(4);
     const X t0 = a[4] - four * a[2], t1 = a[3] - four * a[1], t2 = a[4] - a[2], t3 = two * (a[3] - a[1]);
-    o[0] = four * a[0] - five * a[2] + a[4];
+    o[0] = four * a[0] - (four * a[2] + a[2]) + a[4];
     o[1] = t0 + t1;
     o[2] = t0 - t1;
     o[3] = t2 + t3;
     o[4] = t2 - t3;
-    o[5] = four * a[1] - five * a[3] + a[5];
+    o[5] = four * a[1] - (four * a[3] + a[3]) + a[5];
   }
   // A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
   template <class X>

@@ -192,21 +192,21 @@ BOOST_AUTO_TEST_CASE(a_sample_gets_the_same_output_in_any_batch) {
 namespace {
 // Five samples evaluated in a block and one at a time (seeds from `seed`, running
 // statistics away from 0 and 1, the same in both) must give the same bits.
-template <class Net>
+template <class Net, class T = float>
 void one_sample_gives_what_a_block_gives(std::uint64_t seed) {
-  model<Net> blocks(5);
-  single_sample_model<Net> one(5);
+  model<Net, T> blocks(5);
+  single_sample_model<Net, T> one(5);
   blocks.initialize(seed), one.initialize(seed);
   random_sequence statistics(seed + 1);
-  for (float& v : blocks.buffers()) v = 0.5f + static_cast<float>(statistics.uniform(0, 1));
+  for (T& v : blocks.buffers()) v = T(0.5) + static_cast<T>(statistics.uniform(0, 1));
   std::ranges::copy(blocks.buffers(), one.buffers().begin());
   random_sequence rng(seed + 2);
-  std::vector<float> x(5 * Net::input_size);
-  for (float& v : x) v = static_cast<float>(rng.uniform(-1, 1));
+  std::vector<T> x(5 * Net::input_size);
+  for (T& v : x) v = static_cast<T>(rng.uniform(-1, 1));
   const auto by_blocks = blocks.forward(x, 5, mode::eval);
-  const std::vector<float> expected(by_blocks.begin(), by_blocks.end());
+  const std::vector<T> expected(by_blocks.begin(), by_blocks.end());
   const auto by_one = one.forward(x, 5, mode::eval);
-  BOOST_TEST(std::vector<float>(by_one.begin(), by_one.end()) == expected, tt::per_element());
+  BOOST_TEST(std::vector<T>(by_one.begin(), by_one.end()) == expected, tt::per_element());
   // Not all zeros or equal: the relus let something through and the samples differ.
   BOOST_TEST(expected[0] != expected[Net::output_size]);
 }
@@ -233,7 +233,8 @@ BOOST_AUTO_TEST_CASE(a_large_map_in_bands_gives_one_sample_what_a_block_gives) {
 // fewer. Here: 24 input channels (a register and a part on AVX-512), 32 output
 // channels (two registers), a padded input, F(4x4) on 23 x 23 and 21 x 21 outputs
 // (the last tile of each row and column partly past the map), F(2x2) on 5 x 5, maps
-// that are not whole registers of pixels. A sample's outputs must be a block's, bit for bit.
+// that are not whole registers of pixels. A sample's outputs must be a block's, bit
+// for bit, in floats and in doubles.
 BOOST_AUTO_TEST_CASE(one_samples_kernel_over_channels_gives_what_a_block_gives) {
   using net = network<input<24, 23, 23>, conv<32, 3, 1, 1>, batch_norm, typenet::relu, conv<16, 3>, typenet::relu,
                       max_pool<3>, conv<16, 3>, global_avg_pool, dense<5>>;
@@ -242,6 +243,7 @@ BOOST_AUTO_TEST_CASE(one_samples_kernel_over_channels_gives_what_a_block_gives) 
   static_assert(detail::correlation<16, 7, 7, 16, 3, 1>::channels_fill_registers &&
                 !detail::correlation<16, 7, 7, 16, 3, 1>::evaluates_by_winograd_4x4);
   one_sample_gives_what_a_block_gives<net>(11);
+  one_sample_gives_what_a_block_gives<net, double>(11);  // half the lanes: twice the registers of output channels
 }
 
 // Where one sample's conv is large (8.6M multiply-adds here, a 5x5 kernel: not

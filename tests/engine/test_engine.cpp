@@ -212,13 +212,15 @@ void one_sample_gives_what_a_block_gives(std::uint64_t seed) {
 }
 }  // namespace
 
-// One sample's Winograd kernel runs a map of more than about 256 tiles in bands of
-// whole tile rows (kernels/winograd.hpp), the last band shorter; ref11k's maps are
-// one band each, of even sizes. Two 3x3 convs of 8 channels on 41 x 41: 441 tiles
-// (bands of 12 and 9 tile rows, the input bordered by the padding) and 400 (12 and
-// 8), rows wider than a register of tiles, the last tile of each row and column
-// half past the map, bands that end mid-register. A sample's outputs must still be
-// a block's, bit for bit.
+// One sample's Winograd kernel over tiles runs a map of more than about 256 tiles in
+// bands of whole tile rows (kernels/winograd.hpp), the last band shorter; ref11k's
+// maps are one band each, of even sizes. Two 3x3 convs on 41 x 41, the input of the
+// first bordered by the padding, the last tile of each row and column half past the
+// map. On AVX-512 the first, of 8 channels (half a register), runs over tiles: 441
+// tiles in bands of 12 and 9 tile rows, rows wider than a register of tiles, bands
+// that end mid-register. The second, of 12 (3/4 of a register), runs with channels
+// in the registers, the lanes past them dropped. A sample's outputs must still be a
+// block's, bit for bit.
 BOOST_AUTO_TEST_CASE(a_large_map_in_bands_gives_one_sample_what_a_block_gives) {
   using net = network<input<8, 41, 41>, conv<8, 3, 1, 1>, batch_norm, typenet::relu, conv<12, 3>, typenet::relu,
                       global_avg_pool, dense<5>>;

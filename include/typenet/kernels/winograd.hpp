@@ -8,9 +8,9 @@
 //
 // A block of samples runs F(2x2) or F(4x4), forward and weight gradient. One
 // sample's kernels run any F(m x m) with channels in the registers where the output
-// channels fill them, else F(2x2) with tiles in the registers; evaluation takes the
-// same transform, so that one sample and a block agree bit for bit (correlate.hpp
-// chooses).
+// channels (nearly) fill them, else F(2x2) with tiles in the registers; evaluation
+// takes the same transform, so that one sample and a block agree bit for bit
+// (correlate.hpp chooses).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -184,7 +184,7 @@ struct winograd_3x3 {
     }
   }
 
-  // One sample, where its output channels do not fill whole registers (else
+  // One sample, where its output channels leave much of a register idle (else
   // one_sample_by_channels, below): a register holds tiles instead of samples, numbered row by row
   // across the map (tile t of a band: its tile row times tile_columns plus its
   // column), so that a small map fills its registers too. Each tile gets the
@@ -346,19 +346,23 @@ struct winograd_3x3 {
     }
   };
 
-  // One sample where its output channels fill whole registers: a register holds
-  // channels instead of tiles, so that no lane idles on a map's last tiles, for any
-  // M. The input's planes are transposed to pixels of channels, and the output's
+  // One sample where its output channels (nearly) fill whole registers: a register
+  // holds channels instead of tiles, so that no lane idles on a map's last tiles, for
+  // any M. The input's planes are transposed to pixels of channels, and the output's
   // back. Each output gets a block's operations in the same order, bit for bit. The
   // input is stored bordered (Pad = 0 here). In ref11k this took the 24 x 24 layer
   // from 12 to about 7.5 us, by F(4x4), where the kernel over tiles left a quarter
   // of its lanes idle on 36 tiles and lost more than it saved to its transforms.
+  // Lanes past Cout in the last register are computed from the next weights and
+  // dropped: the weights are read up to L - 1 scalars past their end (correlate.hpp
+  // keeps that slack).
   template <class T>
   struct one_sample_by_channels {
     using W = pack<T, vector_bytes / sizeof(T)>;
     static constexpr std::size_t L = lanes_of<W>;
-    static_assert(Pad == 0 && Cout % L == 0);
-    static constexpr std::size_t pixel = (Cin + L - 1) / L * L;  // an input pixel's scalars, whole registers
+    static_assert(Pad == 0, "typenet: one sample's input is stored bordered");
+    // An input pixel's scalars and an output pixel's, in whole registers.
+    static constexpr std::size_t pixel = (Cin + L - 1) / L * L, output_pixel = (Cout + L - 1) / L * L;
     // The tiles multiplied together, up to half the registers' worth: sums in
     // registers, enough chains of them to hide the multiply-add's latency. A group
     // of fewer takes a few points at once instead.
@@ -369,8 +373,8 @@ struct winograd_3x3 {
     static constexpr std::size_t pixels_at = 0;
     static constexpr std::size_t inputs_at = pixels_at + Hin * Win * pixel;
     static constexpr std::size_t sums_at = inputs_at + tile_groups::size * points * pixel;
-    static constexpr std::size_t outputs_at = sums_at + tile_groups::size * points * Cout;
-    static constexpr std::size_t scratch = outputs_at + hout * wout * Cout + L;
+    static constexpr std::size_t outputs_at = sums_at + tile_groups::size * points * output_pixel;
+    static constexpr std::size_t scratch = outputs_at + hout * wout * output_pixel + L;
 
     template <class Epilogue>
     static void forward(const T* in, const T* u, T* out, T* scratch_, const Epilogue& epilogue) {
@@ -384,7 +388,7 @@ struct winograd_3x3 {
           for (std::size_t co = 0; co < Cout; co += L) products<Q, together>(u, s, p, co);
         for (std::size_t t = 0; t < Q; ++t) transform_output(s, first + t, t);
       });
-      for (std::size_t co = 0; co < Cout; co += L) to_planes(s + outputs_at + co, out + co * hout * wout);
+      for (std::size_t co = 0; co < Cout; co += L) to_planes(s + outputs_at + co, out + co * hout * wout, std::min(L, Cout - co));
       for (std::size_t co = 0; co < Cout; ++co) apply_epilogue(out, epilogue, co, hout * wout);
     }
 
@@ -406,19 +410,19 @@ struct winograd_3x3 {
       }
     }
 
-    // L output channels' pixels (Cout scalars apart) into their planes.
-    static void to_planes(const T* pixels, T* out) {
+    // The pixels of `channels` output channels, up to a register's, into their planes.
+    static void to_planes(const T* pixels, T* out, std::size_t channels) {
       constexpr std::size_t P = hout * wout;
       std::size_t q = 0;
       for (; q + L <= P; q += L) {
         W m[L];
-        for (std::size_t i = 0; i < L; ++i) m[i] = load_as<W>(pixels + (q + i) * Cout);
+        for (std::size_t i = 0; i < L; ++i) m[i] = load_as<W>(pixels + (q + i) * output_pixel);
         transpose<1>(m);
-        for (std::size_t i = 0; i < L; ++i) store_as(out + i * P + q, m[i]);
+        for (std::size_t i = 0; i < channels; ++i) store_as(out + i * P + q, m[i]);
       }
       if constexpr (P % L != 0)
         for (; q < P; ++q)
-          for (std::size_t i = 0; i < L; ++i) out[i * P + q] = pixels[q * Cout + i];
+          for (std::size_t i = 0; i < channels; ++i) out[i * P + q] = pixels[q * output_pixel + i];
     }
 
     // B^T d B of a tile, the group's t-th; the rows and columns past the map read zeros.
@@ -457,7 +461,7 @@ struct winograd_3x3 {
 #pragma GCC unroll 4
       for (std::size_t j = 0; j < P; ++j)
 #pragma GCC unroll 16
-        for (std::size_t t = 0; t < Q; ++t) store_as(s + sums_at + (t * points + p + j) * Cout + co, acc[j][t]);
+        for (std::size_t t = 0; t < Q; ++t) store_as(s + sums_at + (t * points + p + j) * output_pixel + co, acc[j][t]);
     }
 
     // A^T m A of a tile, the group's t-th, into the output pixels inside the map.
@@ -466,7 +470,7 @@ struct winograd_3x3 {
       for (std::size_t co = 0; co < Cout; co += L) {
         W m[points];
 #pragma GCC unroll 36
-        for (std::size_t p = 0; p < points; ++p) m[p] = load_as<W>(s + sums_at + (t * points + p) * Cout + co);
+        for (std::size_t p = 0; p < points; ++p) m[p] = load_as<W>(s + sums_at + (t * points + p) * output_pixel + co);
         W o[M][M];
         output_transform<F>(m, o);
 #pragma GCC unroll 4
@@ -474,7 +478,7 @@ struct winograd_3x3 {
 #pragma GCC unroll 4
           for (std::size_t dx = 0; dx < M; ++dx)
             if (M * ty + dy < hout && M * tx + dx < wout)
-              store_as(s + outputs_at + ((M * ty + dy) * wout + M * tx + dx) * Cout + co, o[dy][dx]);
+              store_as(s + outputs_at + ((M * ty + dy) * wout + M * tx + dx) * output_pixel + co, o[dy][dx]);
       }
     }
   };

@@ -79,14 +79,15 @@ struct correlation {
   static constexpr bool trains_by_winograd_4x4 = by_winograd && 10 * 36 * tiles_4x4 <= 7 * 16 * tiles_2x2;
   // One sample's Winograd kernel runs any F(m x m) where the output channels fill at
   // least 3/4 of the registers that hold them (of floats, so of doubles too:
-  // one_sample_by_channels), else F(2x2) only (one_sample). On 26 x 26 inputs, with
-  // channels in the registers, one image of a network of 13-channel layers took 0.020
-  // ms against 0.026; of 20 channels (5/8 of two registers) 0.028 against 0.025, of 8
-  // (half of one) 0.0092 against 0.0084. Evaluation takes the transform one sample's
-  // kernel does, so that a sample's outputs are the same bits in any batch: F(4x4)
-  // where training does and one sample can.
-  static constexpr std::size_t float_registers = (Cout + vector_bytes / sizeof(float) - 1) / (vector_bytes / sizeof(float));
-  static constexpr bool channels_fill_registers = 4 * Cout >= 3 * float_registers * (vector_bytes / sizeof(float));
+  // one_sample_by_channels), else F(2x2) only (one_sample). With channels in the
+  // registers on AVX-512, one MNIST image through the example network of 13-channel
+  // layers took 0.020 ms against 0.026; of 20 channels (5/8 of two registers) 0.028
+  // against 0.025, of 8 (half of one) 0.0092 against 0.0084. Evaluation takes the
+  // transform one sample's kernel does, so that a sample's outputs are the same bits
+  // in any batch: F(4x4) where training does and one sample can.
+  static constexpr std::size_t float_lanes = vector_bytes / sizeof(float);  // the most scalars a register holds
+  static constexpr std::size_t float_registers = (Cout + float_lanes - 1) / float_lanes;
+  static constexpr bool channels_fill_registers = 4 * Cout >= 3 * float_registers * float_lanes;
   static constexpr bool evaluates_by_winograd_4x4 = trains_by_winograd_4x4 && channels_fill_registers;
   // Named only, instantiated where used; one sample's input is stored bordered.
   using winograd = winograd_3x3<2, Cin, Hin, Win, Cout, Pad>;
@@ -105,9 +106,8 @@ struct correlation {
   // then F(4x4)'s where training takes it) and a register's slack that one sample's
   // kernel reads past them; else as they are.
   static constexpr std::size_t prepared_size = [] {
-    constexpr std::size_t slack = vector_bytes / sizeof(float);
-    if constexpr (trains_by_winograd_4x4) return winograd::prepared_size + winograd_4x4::prepared_size + slack;
-    else if constexpr (by_winograd) return winograd::prepared_size + slack;
+    if constexpr (trains_by_winograd_4x4) return winograd::prepared_size + winograd_4x4::prepared_size + float_lanes;
+    else if constexpr (by_winograd) return winograd::prepared_size + float_lanes;
     else return std::size_t{0};
   }();
   template <class T>
@@ -122,7 +122,6 @@ struct correlation {
     if constexpr (S != 1) return std::size_t{0};
     else {
       constexpr std::size_t bordered = Pad > 0 ? Cin * hp * wp : 0;
-      constexpr std::size_t float_lanes = vector_bytes / sizeof(float);
       if constexpr (by_winograd)
         return bordered + std::max(one_sample_winograd_kernel<float>::scratch, one_sample_winograd_kernel<double>::scratch);
       else return bordered + Cout * ((hout * wp + float_lanes - 1) / float_lanes * float_lanes);

@@ -102,18 +102,19 @@ struct correlation {
   // Z's final transform, n^2 Cout Cin scalars a block, weighs more than its tiles.
   using weight_gradient_winograd =
       std::conditional_t<trains_by_winograd_4x4 && tiles_4x4 >= 16, winograd_4x4, winograd>;
-  // Weights as forward() takes them: prepare()'s for Winograd's transforms (F(2x2)'s,
-  // then F(4x4)'s where training takes it) and a register's slack that one sample's
-  // kernel reads past them; else as they are.
+  // Weights as forward() takes them: prepare()'s for Winograd's transforms (F(2x2)'s
+  // where evaluation takes it, then F(4x4)'s where training does, at winograd_4x4_at)
+  // and a register's slack that one sample's kernel reads past them; else as they are.
+  static constexpr std::size_t winograd_4x4_at = evaluates_by_winograd_4x4 ? 0 : winograd::prepared_size;
   static constexpr std::size_t prepared_size = [] {
-    if constexpr (trains_by_winograd_4x4) return winograd::prepared_size + winograd_4x4::prepared_size + float_lanes;
+    if constexpr (trains_by_winograd_4x4) return winograd_4x4_at + winograd_4x4::prepared_size + float_lanes;
     else if constexpr (by_winograd) return winograd::prepared_size + float_lanes;
     else return std::size_t{0};
   }();
   template <class T>
   static void prepare(const T* w, T* prepared) {
-    if constexpr (by_winograd) winograd::prepare(w, prepared);
-    if constexpr (trains_by_winograd_4x4) winograd_4x4::prepare(w, prepared + winograd::prepared_size);
+    if constexpr (by_winograd && !evaluates_by_winograd_4x4) winograd::prepare(w, prepared);
+    if constexpr (trains_by_winograd_4x4) winograd_4x4::prepare(w, prepared + winograd_4x4_at);
   }
   // What forward() needs of `scratch` for one sample (a block of more needs none): a
   // bordered copy of the input, then the Winograd kernel's or the output's wide planes (one_sample, below),
@@ -143,12 +144,11 @@ struct correlation {
         scratch += Cin * hp * wp;
       }
       if constexpr (by_winograd)
-        one_sample_winograd_kernel<T>::forward(scalars_in<T>(in), w + (evaluates_by_winograd_4x4 ? winograd::prepared_size : 0),
-                                               scalars_in<T>(out), scalars_in<T>(scratch), epilogue);
+        one_sample_winograd_kernel<T>::forward(scalars_in<T>(in), w, scalars_in<T>(out), scalars_in<T>(scratch), epilogue);
       else
         one_sample<T>::forward(scalars_in<T>(in), w, out, scalars_in<T>(scratch), split_channels, epilogue);
     } else if constexpr ((Pass == correlation_pass::training && trains_by_winograd_4x4) || evaluates_by_winograd_4x4) {
-      winograd_4x4::forward(in, w + winograd::prepared_size, out, split_channels, per_channel(epilogue));
+      winograd_4x4::forward(in, w + winograd_4x4_at, out, split_channels, per_channel(epilogue));
     } else if constexpr (by_winograd) {
       winograd::forward(in, w, out, split_channels, per_channel(epilogue));
     } else {

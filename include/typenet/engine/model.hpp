@@ -36,6 +36,7 @@
 #include "typenet/core/random.hpp"
 #include "typenet/engine/block_exchange.hpp"
 #include "typenet/engine/plan.hpp"
+#include "typenet/kernels/epilogue.hpp"
 
 namespace typenet {
 
@@ -368,8 +369,8 @@ class model {
       } else {
         if constexpr (takes_chain_as_epilogue<I, End>)
           if (run_mode == mode::eval) {
-            forward_into_chain<I>(b, key);
-            return forward_layers<plan::chain_end[I + 1] + 1, End>(b, run_mode, key);
+            forward_into_chain<I, End>(b, key);
+            return forward_layers<plan::chain_end[I + 1] + 1 + epilogue_pools<I, End>, End>(b, run_mode, key);
           }
         L::forward(block_of<I>(b, run_mode, key));
         forward_layers<I + 1, End>(b, run_mode, key);
@@ -386,16 +387,56 @@ class model {
     else return false;
   }();
 
+  // Where one sample's kernel holds channels in registers, it takes the chain as a
+  // function of them (kernels/epilogue.hpp), and may run the max-pool after it too:
+  // where every layer of the chain has that function, and the pool's windows fit
+  // the kernel's tiles (conv::pools_one_sample).
+  template <std::size_t First, std::size_t Last>
+  static constexpr bool chain_over_channels = []<std::size_t... J>(std::index_sequence<J...>) {
+    return (over_channels_layer<typename Net::template layer<First + J>> && ...);
+  }(std::make_index_sequence<Last - First + 1>{});
+  template <std::size_t I, std::size_t End>
+  static constexpr bool epilogue_pools = [] {
+    constexpr std::size_t last = plan::chain_end[I + 1];
+    if constexpr (Lanes == 1 && last + 1 < End && chain_over_channels<I + 1, last>) {
+      using P = typename Net::template layer<last + 1>;
+      if constexpr (requires { P::takes_maximum; })
+        if constexpr (P::takes_maximum)
+          if constexpr (requires { Net::template layer<I>::template pools_one_sample<P::window_height, P::window_width>; })
+            return Net::template layer<I>::template pools_one_sample<P::window_height, P::window_width>;
+    }
+    return false;
+  }();
+
   // Layer I and the chain after it in one pass: each output goes through the
-  // chain before it is stored, where the chain would have left it.
-  template <std::size_t I>
+  // chain before it is stored, where the chain would have left it (or, where
+  // the epilogue pools, the pool).
+  template <std::size_t I, std::size_t End>
   void forward_into_chain(std::size_t b, std::uint64_t key) {
     constexpr std::size_t first = I + 1, last = plan::chain_end[first];
     block_args<V, T> a = block_of<I>(b, mode::eval, key);
-    a.out = activation<last + 1>(b);
+    a.out = activation<last + 1 + epilogue_pools<I, End>>(b);
     [&]<std::size_t... J>(std::index_sequence<J...>) {
       const std::tuple args{block_of<first + J>(b, mode::eval, key)...};
-      Net::template layer<I>::forward(a, [&](std::size_t ch) { return chain_function<first, J...>(args, ch); });
+      const auto per_channel = [&](std::size_t ch) { return chain_function<first, J...>(args, ch); };
+      if constexpr (chain_over_channels<first, last>) {
+        const auto over = [&]<class X>(std::size_t first_channel) {
+          return [f = std::tuple{Net::template layer<first + J>::template evaluate_over_channels<X>(std::get<J>(args),
+                                                                                                    first_channel)...}](X x) {
+            ((x = std::get<J>(f)(x)), ...);
+            return x;
+          };
+        };
+        if constexpr (epilogue_pools<I, End>) {
+          using P = typename Net::template layer<last + 1>;
+          Net::template layer<I>::forward(
+              a, layers_epilogue<decltype(per_channel), decltype(over), P::window_height, P::window_width>{per_channel, over});
+        } else {
+          Net::template layer<I>::forward(a, layers_epilogue<decltype(per_channel), decltype(over)>{per_channel, over});
+        }
+      } else {
+        Net::template layer<I>::forward(a, per_channel);
+      }
     }(std::make_index_sequence<last - first + 1>{});
   }
 

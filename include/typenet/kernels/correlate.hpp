@@ -97,6 +97,14 @@ struct correlation {
   using one_sample_winograd_kernel =
       std::conditional_t<channels_fill_registers, typename one_sample_winograd::template one_sample_by_channels<T>,
                          typename one_sample_winograd::template one_sample<T>>;
+  // One sample's kernel over channels max-pools its outputs in evaluation, the
+  // epilogue's chain before the pool, where each window lies in one tile.
+  template <std::size_t PoolHeight, std::size_t PoolWidth>
+  static constexpr bool one_sample_pools = [] {
+    if constexpr (S == 1 && by_winograd && channels_fill_registers)
+      return one_sample_winograd_kernel<float>::template pools<PoolHeight, PoolWidth>;
+    else return false;
+  }();
   // The weight gradient takes F(4x4) where training does and the map has 16 tiles or more:
   // 1.35x F(2x2)'s speed on 24 x 24 outputs (36 tiles), 0.92x on 8 x 8 (4 tiles), where
   // Z's final transform, n^2 Cout Cin scalars a block, weighs more than its tiles.
@@ -137,6 +145,9 @@ struct correlation {
   // prepared_size > 0. `scratch`: one_sample_scratch scalars, for a block of one sample.
   template <correlation_pass Pass = correlation_pass::evaluation, class V, class T, class Epilogue = no_epilogue>
   static void forward(const V* in, const T* w, V* out, bool split_channels, V* scratch, const Epilogue& epilogue = {}) {
+    if constexpr (pooling_epilogue<Epilogue>)
+      static_assert(lanes_of<V> == 1 && one_sample_pools<epilogue_pool_height<Epilogue>, epilogue_pool_width<Epilogue>>,
+                    "typenet: only one sample's kernel over channels pools its outputs");
     if constexpr (lanes_of<V> == 1 && S == 1) {
       if constexpr (Pad > 0) {  // whole-plane vectors cannot skip the border: copy it in
         embed<Cin, Hin, Win, Pad, 1>(scalars_in<T>(in), scalars_in<T>(scratch));

@@ -12,6 +12,7 @@
 // takes the same transform, so that one sample and a block agree bit for bit
 // (correlate.hpp chooses).
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -376,8 +377,26 @@ struct winograd_3x3 {
     static constexpr std::size_t outputs_at = sums_at + tile_groups::size * points * output_pixel;
     static constexpr std::size_t scratch = outputs_at + hout * wout * output_pixel + L;
 
+    // A max-pool of PH x PW windows (stride the window) runs on the output tiles where
+    // each window lies in one tile.
+    template <std::size_t PH, std::size_t PW>
+    static constexpr bool pools = M % PH == 0 && M % PW == 0 && hout % PH == 0 && wout % PW == 0;
+
+    // The epilogue runs on each output pixel's registers of channels where it can
+    // (over_channels_epilogue), then its max-pool if any; else on the stored planes.
     template <class Epilogue>
     static void forward(const T* in, const T* u, T* out, T* scratch_, const Epilogue& epilogue) {
+      constexpr bool over_channels = over_channels_epilogue<Epilogue, W>;
+      constexpr std::size_t ph = epilogue_pool_height<Epilogue>, pw = epilogue_pool_width<Epilogue>;
+      static_assert(pools<ph, pw>);
+      // Each register of channels' function, made once (a batch norm's takes square roots).
+      const auto functions = [&] {
+        if constexpr (over_channels)
+          return [&]<std::size_t... R>(std::index_sequence<R...>) {
+            return std::array{epilogue.template over_channels<W>(R * L)...};
+          }(std::make_index_sequence<output_pixel / L>{});
+        else return no_epilogue{};
+      }();
       T* s = scratch_ + (L - reinterpret_cast<std::uintptr_t>(scratch_) / sizeof(T) % L) % L;
       to_pixels(in, s + pixels_at);
       tile_groups::each([&]<std::size_t Q>(std::size_t first) {
@@ -386,10 +405,12 @@ struct winograd_3x3 {
         static_assert(points % together == 0);
         for (std::size_t p = 0; p < points; p += together)
           for (std::size_t co = 0; co < Cout; co += L) products<Q, together>(u, s, p, co);
-        for (std::size_t t = 0; t < Q; ++t) transform_output(s, first + t, t);
+        for (std::size_t t = 0; t < Q; ++t) transform_output<ph, pw>(s, first + t, t, functions);
       });
-      for (std::size_t co = 0; co < Cout; co += L) to_planes(s + outputs_at + co, out + co * hout * wout, std::min(L, Cout - co));
-      for (std::size_t co = 0; co < Cout; ++co) apply_epilogue(out, epilogue, co, hout * wout);
+      constexpr std::size_t stored = hout / ph * (wout / pw);
+      for (std::size_t co = 0; co < Cout; co += L) to_planes<stored>(s + outputs_at + co, out + co * stored, std::min(L, Cout - co));
+      if constexpr (!over_channels)
+        for (std::size_t co = 0; co < Cout; ++co) apply_epilogue(out, epilogue, co, stored);
     }
 
    private:
@@ -410,9 +431,9 @@ struct winograd_3x3 {
       }
     }
 
-    // The pixels of `channels` output channels, up to a register's, into their planes.
+    // The P pixels of `channels` output channels, up to a register's, into their planes.
+    template <std::size_t P>
     static void to_planes(const T* pixels, T* out, std::size_t channels) {
-      constexpr std::size_t P = hout * wout;
       std::size_t q = 0;
       for (; q + L <= P; q += L) {
         W m[L];
@@ -464,8 +485,12 @@ struct winograd_3x3 {
         for (std::size_t t = 0; t < Q; ++t) store_as(s + sums_at + (t * points + p + j) * output_pixel + co, acc[j][t]);
     }
 
-    // A^T m A of a tile, the group's t-th, into the output pixels inside the map.
-    [[gnu::noinline]] static void transform_output(T* s, std::size_t tile, std::size_t t) {
+    // A^T m A of a tile, the group's t-th, into the output pixels inside the map; with
+    // functions, each register of channels through its function, then the maximum of
+    // each PH x PW window (in window order, as the max-pool takes it) into its pixel
+    // of the pooled map.
+    template <std::size_t PH, std::size_t PW, class Functions>
+    [[gnu::noinline]] static void transform_output(T* s, std::size_t tile, std::size_t t, const Functions& functions) {
       const std::size_t ty = tile / tile_columns, tx = tile % tile_columns;
       for (std::size_t co = 0; co < Cout; co += L) {
         W m[points];
@@ -473,12 +498,27 @@ struct winograd_3x3 {
         for (std::size_t p = 0; p < points; ++p) m[p] = load_as<W>(s + sums_at + (t * points + p) * output_pixel + co);
         W o[M][M];
         output_transform<F>(m, o);
+        if constexpr (!std::is_same_v<Functions, no_epilogue>) {
+          const auto& f = functions[co / L];
 #pragma GCC unroll 4
-        for (std::size_t dy = 0; dy < M; ++dy)
+          for (std::size_t dy = 0; dy < M; ++dy)
 #pragma GCC unroll 4
-          for (std::size_t dx = 0; dx < M; ++dx)
-            if (M * ty + dy < hout && M * tx + dx < wout)
-              store_as(s + outputs_at + ((M * ty + dy) * wout + M * tx + dx) * output_pixel + co, o[dy][dx]);
+            for (std::size_t dx = 0; dx < M; ++dx) o[dy][dx] = f(o[dy][dx]);
+        }
+#pragma GCC unroll 4
+        for (std::size_t wy = 0; wy < M / PH; ++wy)
+#pragma GCC unroll 4
+          for (std::size_t wx = 0; wx < M / PW; ++wx) {
+            const std::size_t y = M * ty + PH * wy, x = M * tx + PW * wx;  // the window's corner
+            if (y >= hout || x >= wout) continue;
+            W r = o[PH * wy][PW * wx];
+#pragma GCC unroll 16
+            for (std::size_t i = 1; i < PH * PW; ++i) {
+              const W v = o[PH * wy + i / PW][PW * wx + i % PW];
+              r = v > r ? v : r;
+            }
+            store_as(s + outputs_at + (y / PH * (wout / PW) + x / PW) * output_pixel + co, r);
+          }
       }
     }
   };

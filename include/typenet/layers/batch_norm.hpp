@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string_view>
+#include <utility>
 
 #include "typenet/net/layer.hpp"
 #include "typenet/core/pack.hpp"
@@ -54,12 +55,28 @@ struct batch_norm {
     // training (from forward_batch) and the running ones in evaluation.
     template <class A>
     static auto forward_at(const A& a, std::size_t ch) {
+      const auto [scale, shift] = scale_and_shift(a, ch);
+      return [scale, shift](std::size_t, auto x) { return x * scale + shift; };
+    }
+    // In evaluation, of a register whose lane l holds channel first + l of one pixel
+    // (lanes past the channels: 0), the same arithmetic per lane.
+    template <class X, class A>
+    static auto evaluate_over_channels(const A& a, std::size_t first) {
+      X scale{}, shift{};
+      for (std::size_t l = 0; l < lanes_of<X> && first + l < c; ++l) {
+        const auto [s, t] = scale_and_shift(a, first + l);
+        scale[l] = s, shift[l] = t;
+      }
+      return [scale, shift](X x) { return x * scale + shift; };
+    }
+    template <class A>
+    static auto scale_and_shift(const A& a, std::size_t ch) {
       using T = std::remove_cvref_t<decltype(*a.params)>;
       const bool training = a.run_mode == mode::train;
       const T mean = training ? a.state[ch] : a.buffers[ch];
       const T inv_std = training ? a.state[c + ch] : T(1) / std::sqrt(a.buffers[c + ch] + T(epsilon));
-      const T scale = a.params[ch] * inv_std, shift = a.params[c + ch] - mean * scale;
-      return [scale, shift](std::size_t, auto x) { return x * scale + shift; };
+      const T scale = a.params[ch] * inv_std;
+      return std::pair{scale, a.params[c + ch] - mean * scale};
     }
 
     // Training, per block, in the task that has just computed the block's input:

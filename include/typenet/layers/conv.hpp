@@ -119,7 +119,10 @@ struct conv {
       }
     }
 
-    // An epilogue (kernels/epilogue.hpp) applies the layers after this one to its output.
+    // An epilogue (kernels/epilogue.hpp) applies the layers after this one to its output;
+    // in evaluation, one sample's may end in a max-pool of these windows.
+    template <std::size_t PoolHeight, std::size_t PoolWidth>
+    static constexpr bool pools_one_sample = correlation::template one_sample_pools<PoolHeight, PoolWidth>;
     template <class A, class Epilogue = no_epilogue>
     static void forward(const A& a, const Epilogue& epilogue = {}) {
       const auto* weights = correlation::prepared_size > 0 ? a.state + forward_weights_at : a.params;
@@ -148,15 +151,8 @@ struct conv {
     // The bias joins the epilogue: added to each sum before the layers after it.
     template <class A, class Epilogue>
     static auto with_bias(const A& a, const Epilogue& epilogue) {
-      if constexpr (!has_bias) {
-        return epilogue;
-      } else if constexpr (std::is_same_v<Epilogue, no_epilogue>) {
-        return [&a](std::size_t ch) { return [b = a.params[weight_count + ch]](std::size_t, auto x) { return x + b; }; };
-      } else {
-        return [&a, &epilogue](std::size_t ch) {
-          return [b = a.params[weight_count + ch], f = epilogue(ch)](std::size_t i, auto x) { return f(i, x + b); };
-        };
-      }
+      if constexpr (!has_bias) return epilogue;
+      else return biased_epilogue<std::remove_cvref_t<decltype(*a.params)>, cout, Epilogue>{a.params + weight_count, epilogue};
     }
 
     template <class A>

@@ -60,6 +60,11 @@ struct dropout {
       const bool training = a.run_mode == mode::train;
       return [&a, training](std::size_t i, auto x) { return training ? x * multiplier<decltype(x)>(a, i) : x; };
     }
+    // In evaluation (of a register of channels, batch_norm.hpp): the identity.
+    template <class X, class A>
+    static auto evaluate_over_channels(const A&, std::size_t) {
+      return [](X x) { return x; };
+    }
     template <class A>
     static auto backward_at(const A& a, std::size_t) {
       return [&a](std::size_t i, auto, auto g) { return g * multiplier<decltype(g)>(a, i); };

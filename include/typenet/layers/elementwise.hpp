@@ -26,6 +26,10 @@ struct elementwise {
     static auto forward_at(const A&, std::size_t) {
       return [](std::size_t, auto x) { return Function::value(x); };
     }
+    template <class X, class A>
+    static auto evaluate_over_channels(const A&, std::size_t) {
+      return [](X x) { return Function::value(x); };
+    }
     template <class A>
     static auto backward_at(const A&, std::size_t) {
       return [](std::size_t, auto y, auto g) { return g * Function::derivative(y); };

@@ -33,6 +33,9 @@ struct pool : layer_defaults<In> {
   // Global pooling counts as a kernel over its whole input (KH = height).
   static constexpr std::size_t kernel = KH, stride = KH;
   static constexpr bool backward_reads_output = std::is_same_v<Op, maximum>;
+  // In evaluation, the layer before a max-pool's chain may pool its own outputs (model.hpp).
+  static constexpr bool takes_maximum = std::is_same_v<Op, maximum>;
+  static constexpr std::size_t window_height = KH, window_width = KW;
 
   // at[0], at[Step], at[2 Step], ... as a pack X: two loads of them all, at most a
   // register each, and a shuffle of the two. (One load of both registers would be a

@@ -191,6 +191,12 @@ template <class L>
 concept preparing_layer = requires(std::span<const float> params, std::span<float> state) { L::prepare(params, state); };
 template <class L>
 concept pointwise_layer = requires(const detail::probe_block& a) { L::forward_at(a, std::size_t{}); };
+// A pointwise layer that also evaluates a register of one pixel's channels (lane l:
+// channel first + l), for the kernels that hold channels in lanes (kernels/epilogue.hpp).
+template <class L>
+concept over_channels_layer = requires(const detail::probe_block& a) {
+  L::template evaluate_over_channels<pack<float, default_lanes<float>>>(a, std::size_t{});
+};
 template <class L>
 concept pointwise_gradient_layer = requires(const detail::probe_block& a) { L::backward_at(a, std::size_t{}); };
 // Packs of scratch layer L needs per block of `Lanes` samples.

@@ -189,6 +189,36 @@ BOOST_AUTO_TEST_CASE(a_sample_gets_the_same_output_in_any_batch) {
   for (std::size_t i = 0; i < outputs.size(); ++i) BOOST_TEST(unbatched_outputs[i] == outputs[i]);
 }
 
+// A pass prepares its convs' weights (Winograd's transforms) again only where they
+// may have changed: after initialize() or set_parameters(), or, once parameters()
+// has lent them as a mutable span, whenever they differ from those it prepared from.
+BOOST_AUTO_TEST_CASE(a_pass_sees_weights_set_or_changed_through_a_lent_span) {
+  using net = examples::ref11k;
+  single_sample_model<net> m(1), fresh(1);
+  m.initialize(3), fresh.initialize(5);  // buffers: the same running statistics
+  random_sequence rng(4);
+  std::vector<float> x(net::input_size);
+  for (float& v : x) v = static_cast<float>(rng.uniform(-0.5, 2.5));
+  const auto output = [&](auto& model) {
+    const auto out = model.forward(x, 1, mode::eval);
+    return std::vector<float>(out.begin(), out.end());
+  };
+  const std::vector<float> initial(std::as_const(m).parameters().begin(), std::as_const(m).parameters().end());
+  const auto first = output(m);
+  std::vector<float> flipped = initial;
+  for (float& w : flipped) w = -w;
+  m.set_parameters(flipped);
+  fresh.set_parameters(flipped);
+  const auto after_set = output(m);
+  BOOST_TEST(after_set == output(fresh), tt::per_element());
+  BOOST_TEST(after_set != first);
+  const std::span<float> lent = m.parameters();
+  BOOST_TEST(output(m) == after_set, tt::per_element());
+  std::ranges::copy(initial, lent.begin());  // behind the model's back
+  BOOST_TEST(output(m) == first, tt::per_element());
+  BOOST_CHECK_THROW(m.set_parameters(std::span(initial).first(10)), std::invalid_argument);
+}
+
 namespace {
 // Five samples evaluated in a block and one at a time (seeds from `seed`, running
 // statistics away from 0 and 1, parameters of random signs, so that some batch

@@ -34,7 +34,7 @@ class predictor {
   // Loads `weights` (a checkpoint); batches run up to `max_batch` images at a time.
   explicit predictor(const std::filesystem::path& weights, std::size_t max_batch = 256)
       : batched_(max_batch), single_(1), moments_(load_trained_weights(weights, batched_)) {
-    std::ranges::copy(batched_.parameters(), single_.parameters().begin());
+    single_.set_parameters(batched_.parameters());  // lends single_'s none: no check per image
     std::ranges::copy(batched_.buffers(), single_.buffers().begin());
   }
 

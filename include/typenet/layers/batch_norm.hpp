@@ -69,6 +69,7 @@ struct batch_norm {
       }
       return [scale, shift](X x) { return x * scale + shift; };
     }
+    // Channel ch's scale and shift: both forms' one arithmetic, so that they give the same bits.
     template <class A>
     static auto scale_and_shift(const A& a, std::size_t ch) {
       using T = std::remove_cvref_t<decltype(*a.params)>;

@@ -187,7 +187,9 @@ struct correlation {
 
   // dw[co][ci][ky][kx] += sum over samples, y, x of d_out[co][y][x] * in[ci][y*S + ky][x*S + kx]
   // Tile: a few output channels x every tap of the kernel (or of one kernel row,
-  // for kernels over 3x3), about weight_tile_registers accumulators.
+  // for kernels over 3x3), about weight_tile_registers accumulators; where those
+  // leave room, a few input channels too (a 1x1 kernel: 10 x 2), so that the output
+  // gradient, which outgrows L1 with the input, is read once per tile of them.
   // `scratch`: weight_gradient_scratch packs.
   static constexpr std::size_t weight_gradient_scratch = [] {
     if constexpr (by_winograd) return weight_gradient_winograd::transposed_rows;
@@ -201,7 +203,10 @@ struct correlation {
         return weight_gradient_winograd::weight_gradient(in, d_out, dw, scratch);
     constexpr std::size_t rows = K * K <= 9 ? K : 1;
     constexpr std::size_t tile = std::max<std::size_t>(1, std::min<std::size_t>(Cout, weight_tile_registers / (rows * K)));
-    tiling<Cout, tile>::each([&]<std::size_t Q>(std::size_t co) { weight_block<Q, rows>(in, d_out, dw, co); });
+    constexpr std::size_t in_tile = std::max<std::size_t>(1, std::min<std::size_t>(Cin, row_tile_registers / (tile * rows * K)));
+    tiling<Cout, tile>::each([&]<std::size_t Q>(std::size_t co) {
+      tiling<Cin, in_tile>::each([&]<std::size_t C>(std::size_t ci) { weight_block<Q, C, rows>(in, d_out, dw, co, ci); });
+    });
   }
 
  private:
@@ -337,31 +342,35 @@ struct correlation {
       }
   }
 
-  template <std::size_t Q, std::size_t Rows, class V, class T>
-  static void weight_block(const V* in, const V* d_out, T* dw, std::size_t co) {
-    for (std::size_t ci = 0; ci < Cin; ++ci) {
-      for (std::size_t ky0 = 0; ky0 < K; ky0 += Rows) {
-        V acc[Q][Rows * K] = {};
-        for (std::size_t y = 0; y < hout; ++y) {
-          const V* d = d_out + co * hout * wout + y * wout;
-          const V* rows = in + (ci * Hin + y * S + ky0) * Win;
-          for (std::size_t x = 0; x < wout; ++x) {
-            V g[Q];
+  template <std::size_t Q, std::size_t C, std::size_t Rows, class V, class T>
+  static void weight_block(const V* in, const V* d_out, T* dw, std::size_t co, std::size_t ci) {
+    for (std::size_t ky0 = 0; ky0 < K; ky0 += Rows) {
+      V acc[Q][C][Rows * K] = {};
+      for (std::size_t y = 0; y < hout; ++y) {
+        const V* d = d_out + co * hout * wout + y * wout;
+        const V* rows = in + (ci * Hin + y * S + ky0) * Win;
+        for (std::size_t x = 0; x < wout; ++x) {
+          V v[C][Rows * K];
 #pragma GCC unroll 16
-            for (std::size_t q = 0; q < Q; ++q) g[q] = d[q * hout * wout + x];
+          for (std::size_t c = 0; c < C; ++c)
 #pragma GCC unroll 16
             for (std::size_t r = 0; r < Rows; ++r)
 #pragma GCC unroll 16
-              for (std::size_t kx = 0; kx < K; ++kx) {
-                const V v = rows[r * Win + x * S + kx];
+              for (std::size_t kx = 0; kx < K; ++kx) v[c][r * K + kx] = rows[(c * Hin + r) * Win + x * S + kx];
 #pragma GCC unroll 16
-                for (std::size_t q = 0; q < Q; ++q) acc[q][r * K + kx] += g[q] * v;
-              }
+          for (std::size_t q = 0; q < Q; ++q) {
+            const V g = d[q * hout * wout + x];
+#pragma GCC unroll 16
+            for (std::size_t c = 0; c < C; ++c)
+#pragma GCC unroll 16
+              for (std::size_t t = 0; t < Rows * K; ++t) acc[q][c][t] += g * v[c][t];
           }
         }
-        for (std::size_t q = 0; q < Q; ++q)
-          for (std::size_t t = 0; t < Rows * K; ++t) dw[((co + q) * Cin + ci) * K * K + ky0 * K + t] += lane_sum(acc[q][t]);
       }
+      for (std::size_t q = 0; q < Q; ++q)
+        for (std::size_t c = 0; c < C; ++c)
+          for (std::size_t t = 0; t < Rows * K; ++t)
+            dw[((co + q) * Cin + ci + c) * K * K + ky0 * K + t] += lane_sum(acc[q][c][t]);
     }
   }
 };

@@ -233,7 +233,7 @@ void one_sample_gives_what_a_block_gives(std::uint64_t seed) {
   for (T& v : blocks.buffers()) v = T(0.5) + static_cast<T>(statistics.uniform(0, 1));
   for (T& p : blocks.parameters()) p = statistics.below(2) ? -p : p;
   std::ranges::copy(blocks.buffers(), one.buffers().begin());
-  std::ranges::copy(blocks.parameters(), one.parameters().begin());
+  one.set_parameters(blocks.parameters());
   random_sequence rng(seed + 2);
   std::vector<T> x(5 * Net::input_size);
   for (T& v : x) v = static_cast<T>(rng.uniform(-1, 1));

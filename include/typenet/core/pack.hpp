@@ -115,6 +115,14 @@ inline auto lane_sum(V v) {
   }
 }
 
+// A max-pool's running maximum, lane by lane: v where it is greater than r, else r, so
+// that the first maximum in window order stays and a NaN never wins. The pool layer and
+// the kernel that pools for it (winograd.hpp) both take it, so that they agree bit for bit.
+template <class V>
+inline V running_max(V r, V v) {
+  return v > r ? v : r;
+}
+
 // Applies a scalar function to every lane (for log, or doubles: cheap layers only;
 // core/vector_math.hpp has exp and tanh of float packs in vector instructions).
 template <class V, class F>

@@ -418,10 +418,10 @@ class model {
     constexpr std::size_t last = plan::chain_end[I + 1];
     if constexpr (Lanes == 1 && last + 1 < End && chain_over_channels<I + 1, last>) {
       using P = typename Net::template layer<last + 1>;
-      if constexpr (requires { P::takes_maximum; })
-        if constexpr (P::takes_maximum)
-          if constexpr (requires { Net::template layer<I>::template pools_one_sample<P::window_height, P::window_width>; })
-            return Net::template layer<I>::template pools_one_sample<P::window_height, P::window_width>;
+      return requires {
+        requires P::takes_maximum;
+        requires Net::template layer<I>::template pools_one_sample<P::window_height, P::window_width>;
+      };
     }
     return false;
   }();

@@ -513,10 +513,7 @@ struct winograd_3x3 {
             if (y >= hout || x >= wout) continue;
             W r = o[PH * wy][PW * wx];
 #pragma GCC unroll 16
-            for (std::size_t i = 1; i < PH * PW; ++i) {
-              const W v = o[PH * wy + i / PW][PW * wx + i % PW];
-              r = v > r ? v : r;
-            }
+            for (std::size_t i = 1; i < PH * PW; ++i) r = running_max(r, o[PH * wy + i / PW][PW * wx + i % PW]);
             store_as(s + outputs_at + (y / PH * (wout / PW) + x / PW) * output_pixel + co, r);
           }
       }

@@ -93,7 +93,7 @@ struct pool : layer_defaults<In> {
       X r = tap.template operator()<X>(0);
       for (std::size_t t = 1; t < KH * KW; ++t) {
         const X v = tap.template operator()<X>(t);
-        if constexpr (std::is_same_v<Op, maximum>) r = v > r ? v : r;
+        if constexpr (std::is_same_v<Op, maximum>) r = running_max(r, v);
         else r += v;
       }
       if constexpr (std::is_same_v<Op, average>) r *= T(1) / (KH * KW);
@@ -138,7 +138,7 @@ struct pool : layer_defaults<In> {
       V v[KH * KW];
       for (std::size_t t = 0; t < KH * KW; ++t) v[t] = value(taps[t]);
       V m = v[0];
-      for (std::size_t t = 1; t < KH * KW; ++t) m = v[t] > m ? v[t] : m;
+      for (std::size_t t = 1; t < KH * KW; ++t) m = running_max(m, v[t]);
       V winner = V{} + T(KH * KW);
       for (std::size_t t = KH * KW; t-- > 0;) winner = v[t] == m ? V{} + T(t) : winner;
       a.out[o] = m;

@@ -41,12 +41,20 @@ struct winograd_3x3 {
   using channel_groups = equal_tiling<Cout, vector_registers / 2>;
 
   // The weights as the products read them, prepared once per pass (a layer's state):
-  // u[point][ci][co] = (G g G^T)[point] of w[co][ci], output channels adjacent.
+  // u[point][ci][co] = (G g G^T)[point] of w[co][ci], output channels adjacent, so
+  // that a register of them is transformed at once. Training prepares every step
+  // while the other threads wait; F(4x4)'s divisions, one lane at a time, took 2% of
+  // a two-thread step.
   static constexpr std::size_t prepared_size = points * Cin * Cout;
   template <class T>
   static void prepare(const T* w, T* u) {
     for (std::size_t ci = 0; ci < Cin; ++ci)
-      for (std::size_t co = 0; co < Cout; ++co) kernel_transform<F>(w + (co * Cin + ci) * 9, u + ci * Cout + co, Cin * Cout);
+      each_register<T>(0, Cout, [&]<class X>(std::size_t co) {
+        X g[9];
+        for (std::size_t k = 0; k < 9; ++k)
+          for (std::size_t l = 0; l < lanes_of<X>; ++l) g[k][l] = w[((co + l) * Cin + ci) * 9 + k];
+        kernel_transform<F>(g, u + ci * Cout + co, Cin * Cout);
+      });
   }
 
   // out[co][y][x] = f_co(i, sum over ci, ky, kx of w[co][ci][ky][kx] * in[ci][y + ky - Pad][x + kx - Pad]),
@@ -92,12 +100,15 @@ struct winograd_3x3 {
         else weight_tile<true>(scratch, d_out, z, ty, tx);
       }
     }
+    // Z's transform, a register of input channels at a time.
     for (std::size_t co = 0; co < Cout; ++co)
-      for (std::size_t ci = 0; ci < Cin; ++ci) {
-        T* d = dw + (co * Cin + ci) * 9;
+      for (std::size_t c = 0; c < C; ++c) {
+        T* d = dw + (co * Cin + c * L) * 9;
         separably<n, 3>([](const auto& a, auto& o) { F::kernel_gradient_step(a, o); },
-                        [&](std::size_t y, std::size_t x) -> T { return z[y * n + x][co][ci / L][ci % L]; },
-                        [&](std::size_t y, std::size_t x, T v) { d[y * 3 + x] += v; });
+                        [&](std::size_t y, std::size_t x) { return z[y * n + x][co][c]; },
+                        [&](std::size_t y, std::size_t x, const V& v) {
+                          for (std::size_t l = 0; l < L; ++l) d[l * 9 + y * 3 + x] += v[l];
+                        });
       }
   }
 

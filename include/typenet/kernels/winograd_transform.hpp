@@ -35,11 +35,12 @@ template <>
 struct winograd_transform<2> {
   static constexpr std::size_t m = 2, n = 4;
   // G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
-  template <class T>
-  static void kernel_step(const T (&g)[3], T (&o)[n]) {
+  template <class X>
+  static void kernel_step(const X (&g)[3], X (&o)[n]) {
+    constexpr auto half = scalar_constant<X>(0.5);
     o[0] = g[0];
-    o[1] = T(0.5) * (g[0] + g[1] + g[2]);
-    o[2] = T(0.5) * (g[0] - g[1] + g[2]);
+    o[1] = half * (g[0] + g[1] + g[2]);
+    o[2] = half * (g[0] - g[1] + g[2]);
     o[3] = g[2];
   }
   // B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
@@ -64,11 +65,12 @@ struct winograd_transform<2> {
     o[2] = a[0] - a[1];
     o[3] = -a[1];
   }
-  template <class T>
-  static void kernel_gradient_step(const T (&z)[n], T (&o)[3]) {
-    o[0] = z[0] + T(0.5) * (z[1] + z[2]);
-    o[1] = T(0.5) * (z[1] - z[2]);
-    o[2] = T(0.5) * (z[1] + z[2]) + z[3];
+  template <class X>
+  static void kernel_gradient_step(const X (&z)[n], X (&o)[3]) {
+    constexpr auto half = scalar_constant<X>(0.5);
+    o[0] = z[0] + half * (z[1] + z[2]);
+    o[1] = half * (z[1] - z[2]);
+    o[2] = half * (z[1] + z[2]) + z[3];
   }
 };
 
@@ -76,13 +78,15 @@ template <>
 struct winograd_transform<4> {
   static constexpr std::size_t m = 4, n = 6;
   // G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
-  template <class T>
-  static void kernel_step(const T (&g)[3], T (&o)[n]) {
-    o[0] = g[0] / T(4);
-    o[1] = -(g[0] + g[1] + g[2]) / T(6);
-    o[2] = -(g[0] - g[1] + g[2]) / T(6);
-    o[3] = g[0] / T(24) + g[1] / T(12) + g[2] / T(6);
-    o[4] = g[0] / T(24) - g[1] / T(12) + g[2] / T(6);
+  template <class X>
+  static void kernel_step(const X (&g)[3], X (&o)[n]) {
+    constexpr auto four = scalar_constant<X>(4), six = scalar_constant<X>(6), twelve = scalar_constant<X>(12),
+                   twenty_four = scalar_constant<X>(24);
+    o[0] = g[0] / four;
+    o[1] = -(g[0] + g[1] + g[2]) / six;
+    o[2] = -(g[0] - g[1] + g[2]) / six;
+    o[3] = g[0] / twenty_four + g[1] / twelve + g[2] / six;
+    o[4] = g[0] / twenty_four - g[1] / twelve + g[2] / six;
     o[5] = g[2];
   }
   // B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
@@ -123,11 +127,13 @@ struct winograd_transform<4> {
     o[4] = even_scaled - odd_scaled;
     o[5] = a[3];
   }
-  template <class T>
-  static void kernel_gradient_step(const T (&z)[n], T (&o)[3]) {
-    o[0] = z[0] / T(4) - (z[1] + z[2]) / T(6) + (z[3] + z[4]) / T(24);
-    o[1] = (z[2] - z[1]) / T(6) + (z[3] - z[4]) / T(12);
-    o[2] = (z[3] + z[4] - z[1] - z[2]) / T(6) + z[5];
+  template <class X>
+  static void kernel_gradient_step(const X (&z)[n], X (&o)[3]) {
+    constexpr auto four = scalar_constant<X>(4), six = scalar_constant<X>(6), twelve = scalar_constant<X>(12),
+                   twenty_four = scalar_constant<X>(24);
+    o[0] = z[0] / four - (z[1] + z[2]) / six + (z[3] + z[4]) / twenty_four;
+    o[1] = (z[2] - z[1]) / six + (z[3] - z[4]) / twelve;
+    o[2] = (z[3] + z[4] - z[1] - z[2]) / six + z[5];
   }
 };
 
@@ -156,7 +162,8 @@ template <std::size_t I, std::size_t O, class Step, class At, class Put>
   }
 }
 
-// B^T t B, A^T p A and G g G^T (g a 3x3 kernel, row-major; point p at u[p * stride]).
+// B^T t B, A^T p A and G g G^T (g: each lane of X's 3x3 kernel, row-major; point p
+// of lane l at u[p * stride + l]).
 template <class F, class X>
 [[gnu::always_inline]] inline void input_transform(const X (&t)[F::n][F::n], X (&d)[F::n * F::n]) {
   separably<F::n, F::n>([](const auto& a, auto& o) { F::input_step(a, o); }, [&](std::size_t y, std::size_t x) { return t[y][x]; },
@@ -169,10 +176,10 @@ template <class F, class X>
                         [&](std::size_t y, std::size_t x, const X& v) { s[y][x] = v; });
 }
 
-template <class F, class T>
-void kernel_transform(const T* g, T* u, std::size_t stride) {
+template <class F, class X, class T>
+void kernel_transform(const X (&g)[9], T* u, std::size_t stride) {
   separably<3, F::n>([](const auto& a, auto& o) { F::kernel_step(a, o); }, [&](std::size_t y, std::size_t x) { return g[y * 3 + x]; },
-                     [&](std::size_t y, std::size_t x, const T& v) { u[(y * F::n + x) * stride] = v; });
+                     [&](std::size_t y, std::size_t x, const X& v) { store_as(u + (y * F::n + x) * stride, v); });
 }
 
 }  // namespace typenet::detail

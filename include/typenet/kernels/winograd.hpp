@@ -124,7 +124,7 @@ struct winograd_3x3 {
       separably<M, n>([](const auto& a, auto& o) { F::output_gradient_step(a, o); }, dy,
                       [&](std::size_t y, std::size_t x, const V& v) { dm[y * n + x][co] = v; });
     }
-    V d[L][points][C];  // B^T d B of each sample: registers over input channels
+    V d[L][C][points];  // B^T d B of each sample: registers over input channels
     const V* row[n];    // the tile's input rows, their first column
     for (std::size_t y = 0; y < n; ++y) row[y] = rows + (((M * ty + y) % n) * Win + M * tx) * L * C;
     for (std::size_t lane = 0; lane < L; ++lane)
@@ -135,9 +135,7 @@ struct winograd_3x3 {
 #pragma GCC unroll 8
           for (std::size_t x = 0; x < n; ++x)
             t[y][x] = !Edge || (M * ty + y < Hin && M * tx + x < Win) ? row[y][(x * L + lane) * C + c] : V{};
-        V e[points];
-        input_transform<F>(t, e);
-        for (std::size_t p = 0; p < points; ++p) d[lane][p][c] = e[p];
+        input_transform<F>(t, d[lane][c]);
       }
 #pragma GCC unroll 1
     for (std::size_t p = 0; p < points; ++p)
@@ -145,9 +143,9 @@ struct winograd_3x3 {
         channel_groups::each([&]<std::size_t Q>(std::size_t co) { accumulate<Q>(z, dm[p], d, p, c, co); });
   }
 
-  // z[p][co + q][c] += sum over samples of dm[co + q][sample] * d[sample][p][c], for Q channels.
+  // z[p][co + q][c] += sum over samples of dm[co + q][sample] * d[sample][c][p], for Q channels.
   template <std::size_t Q, class V, std::size_t C>
-  [[gnu::always_inline]] static inline void accumulate(V (&z)[points][Cout][C], const V* dm, const V (&d)[lanes_of<V>][points][C],
+  [[gnu::always_inline]] static inline void accumulate(V (&z)[points][Cout][C], const V* dm, const V (&d)[lanes_of<V>][C][points],
                                                        std::size_t p, std::size_t c, std::size_t co) {
     using T = scalar_of<V>;
     constexpr std::size_t L = lanes_of<V>;
@@ -156,7 +154,7 @@ struct winograd_3x3 {
     for (std::size_t q = 0; q < Q; ++q) acc[q] = z[p][co + q][c];
     const T* scalars = scalars_in<T>(dm + co);  // sample l of channel co + q at q * L + l: one base address
     for (std::size_t lane = 0; lane < L; ++lane) {
-      const V v = d[lane][p][c];
+      const V v = d[lane][c][p];
 #pragma GCC unroll 32
       for (std::size_t q = 0; q < Q; ++q) acc[q] += scalars[q * L + lane] * v;
     }

@@ -218,9 +218,10 @@ class model {
       const V e = Loss::template value<Net::output_size>(activation<depth>(b), target, grad, scale);
       for (std::size_t i = 0; i < Net::output_size; ++i) grad[i] *= valid_[b];
       losses[first_block_ + b] = lane_sum(e * valid_[b]);
+      // Each block's gradients zeroed in its own task, not in a serial pass. (The batch
+      // kernels add theirs to the first block's, which only the process holding it folds.)
+      std::fill_n(block_gradients_.data() + (first_block_ + b) * Net::parameter_count, Net::parameter_count, T(0));
     });
-
-    std::fill(block_gradients_.begin(), block_gradients_.begin() + batch_blocks_ * Net::parameter_count, T(0));
     run_backward(key);
     gather_blocks(losses.data(), sizeof(T), sizeof(T));
     reduce_gradients();

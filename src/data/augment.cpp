@@ -129,7 +129,7 @@ void rotate_image(const float* source, float* destination, dynamic_shape geometr
   const auto crop_x = static_cast<int>(drawn.crop_x), crop_y = static_cast<int>(drawn.crop_y);
   const int x_begin = std::clamp(-crop_x, 0, cols), x_end = std::clamp(cols - crop_x, x_begin, cols);
 
-  constexpr int lanes = static_cast<int>(vector_bytes / sizeof(float));
+  constexpr int lanes = static_cast<int>(default_lanes<float>);  // a register of floats
   const auto frame = static_cast<std::size_t>((rows + 2) * padded_cols);
   scratch.assign(frame + static_cast<std::size_t>(cols + lanes), fill);
   float* row = scratch.data() + frame;
